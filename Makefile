@@ -1,0 +1,41 @@
+# netralitas: two commands matter. `make demo` sets everything up and runs the main job;
+# `make test` runs the test suite. `make help` lists the rest.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: help install demo test lint format clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# torch pinned first: this exact version is the CPU build available on these machines.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install netralitas with its dependencies
+
+demo: $(STAMP) ## train the default model on the bundled data, evaluate it, score example posts
+	$(BIN)/netralitas train training/configs/baseline.toml
+	$(BIN)/netralitas evaluate artifacts/default data/starter/test.jsonl --report-dir reports/default
+	$(BIN)/netralitas score artifacts/default data/examples.jsonl --table
+
+test: $(STAMP) ## lint, then run the test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## apply ruff formatting and safe fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean: ## remove build outputs (keeps .venv)
+	rm -rf artifacts reports .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,1 @@
+"""Text normalisation, election profiles, classifiers and the artifact format."""

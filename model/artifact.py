@@ -1,0 +1,171 @@
+"""The artifact format: a directory holding a model's files and `netralitas.json`.
+
+Layout (every backend)::
+
+    netralitas.json      metadata below (written last: a directory without it is not an artifact)
+    profiles/<id>.json   the election profiles the model reads with (validated on load)
+    ...                  backend files (model.skops for TF-IDF; safetensors + tokenizer for BERT)
+
+Saving is atomic: files go to a temporary sibling directory that is renamed into place, so a crash
+never leaves a half-written artifact that loads, and an existing artifact is replaced only once the
+new one is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .profiles import ElectionProfile
+
+__all__ = [
+    "FORMAT_VERSION",
+    "METADATA_FILE",
+    "ArtifactError",
+    "ArtifactMetadata",
+    "Thresholds",
+    "atomic_directory",
+    "read_metadata",
+    "read_profiles",
+    "write_metadata",
+    "write_profiles",
+]
+
+FORMAT_VERSION = 1
+METADATA_FILE = "netralitas.json"
+
+
+class ArtifactError(RuntimeError):
+    """An artifact directory is missing, incomplete, corrupt or from a newer format."""
+
+
+class Thresholds(BaseModel):
+    """Cut-offs on the "takes a side" score (1 - p(neutral)).
+
+    `flag`: lowest score whose validation precision reaches the target; `review`: lower bound of the
+    band sent to human review (catches most remaining positives). `flag >= review`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    flag: float = Field(ge=0.0, le=1.0)
+    review: float = Field(ge=0.0, le=1.0)
+    precision_target: float = Field(ge=0.0, le=1.0)
+    precision_target_met: bool
+
+
+class ArtifactMetadata(BaseModel):
+    """Everything needed to load and trust a model, stored as `netralitas.json`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
+
+    format_version: int
+    kind: Literal["tfidf", "transformer"]
+    name: str
+    version: str
+    labels: tuple[str, ...] = Field(min_length=2)
+    neutral_label: str
+    thresholds: Thresholds
+    mask_profiles: bool = True
+    profiles: tuple[str, ...] = ()
+    training_config: dict[str, Any] = {}
+    data_fingerprint: str = ""
+    data_counts: dict[str, dict[str, int]] = {}
+    metrics: dict[str, Any] = {}
+    package_version: str
+    created_at: dt.datetime
+    extra: dict[str, Any] = {}
+
+    def positive_labels(self) -> tuple[str, ...]:
+        return tuple(label for label in self.labels if label != self.neutral_label)
+
+
+def write_metadata(directory: Path, metadata: ArtifactMetadata) -> None:
+    (directory / METADATA_FILE).write_text(metadata.model_dump_json(indent=2), encoding="utf-8")
+
+
+def read_metadata(directory: str | Path) -> ArtifactMetadata:
+    """Read and check `netralitas.json`; every failure says what to do about it."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ArtifactError(
+            f"model directory {directory} does not exist; pass the folder written by "
+            "`netralitas train` (e.g. artifacts/default)"
+        )
+    path = directory / METADATA_FILE
+    if not path.is_file():
+        raise ArtifactError(
+            f"{directory} has no {METADATA_FILE}: it is not a netralitas artifact or its saving "
+            "was interrupted; retrain it with `netralitas train`"
+        )
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{path} is corrupt ({exc}); retrain or restore the artifact") from exc
+    version = raw.get("format_version") if isinstance(raw, dict) else None
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise ArtifactError(
+            f"{path} has format_version {version}, newer than this netralitas reads "
+            f"({FORMAT_VERSION}); upgrade netralitas to load it"
+        )
+    try:
+        return ArtifactMetadata.model_validate(raw)
+    except ValidationError as exc:
+        raise ArtifactError(f"{path} is not valid artifact metadata: {exc}") from exc
+
+
+def write_profiles(directory: Path, profiles: tuple[ElectionProfile, ...]) -> None:
+    """Store the election profiles the model reads with, as validated JSON, beside the model."""
+    target = directory / "profiles"
+    target.mkdir(exist_ok=True)
+    for profile in profiles:
+        (target / f"{profile.id}.json").write_text(profile.model_dump_json(indent=2), "utf-8")
+
+
+def read_profiles(directory: Path, ids: tuple[str, ...]) -> tuple[ElectionProfile, ...]:
+    profiles = []
+    for pid in ids:
+        path = directory / "profiles" / f"{pid}.json"
+        if not path.is_file():
+            raise ArtifactError(f"{directory} lists profile {pid!r} but {path} is missing")
+        try:
+            profiles.append(ElectionProfile.model_validate_json(path.read_text(encoding="utf-8")))
+        except ValidationError as exc:
+            raise ArtifactError(f"{path} is not a valid election profile: {exc}") from exc
+    return tuple(profiles)
+
+
+@contextlib.contextmanager
+def atomic_directory(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary directory that replaces `target` only if the block completes.
+
+    On error the temporary directory is removed and any existing `target` is left untouched.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield tmp
+        for path in tmp.rglob("*"):
+            if path.is_file():
+                with open(path, "rb") as fh:
+                    os.fsync(fh.fileno())
+        backup = None
+        if target.exists():
+            backup = target.with_name(f".{target.name}.old-{os.getpid()}")
+            target.rename(backup)
+        tmp.rename(target)
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,0 +1,146 @@
+"""Election profiles: who the contestants of one election are, read from `data/elections/*.toml`.
+
+A profile lists every way people refer to a contestant (names, nicknames, ballot numbers, parties,
+slogans, campaign hashtags). Normalisation replaces those mentions with role tokens so that a model
+learns *stance language* ("coblos", "lanjutkan", "jangan pilih") instead of names, and keeps working
+on an election it was not trained on once that election's profile is supplied.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+__all__ = [
+    "Contestant",
+    "ElectionProfile",
+    "Party",
+    "ProfileError",
+    "load_profile",
+    "load_profiles",
+    "profile_from_toml",
+]
+
+PROFILE_FORMAT_VERSION = 1
+ElectionType = Literal["pilpres", "pileg", "pilgub", "pilbup", "pilwalkot", "dpd"]
+
+
+class ProfileError(ValueError):
+    """An election profile file is missing or does not follow the profile schema."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Party(_Frozen):
+    """A party taking part in the election, with the forms people write it in."""
+
+    name: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
+    number: int | None = Field(default=None, ge=0, le=99)
+
+
+class Contestant(_Frozen):
+    """A candidate or candidate pair (or a legislative candidate) on the ballot."""
+
+    number: int | None = Field(default=None, ge=0, le=999)
+    names: tuple[str, ...] = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
+    parties: tuple[str, ...] = ()
+    slogans: tuple[str, ...] = ()
+    hashtags: tuple[str, ...] = ()
+
+
+class ElectionProfile(_Frozen):
+    """One election: its contestants and parties (schema: data/elections/template-regional.toml)."""
+
+    format_version: int = PROFILE_FORMAT_VERSION
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    election_type: ElectionType
+    region: str
+    year: int = Field(ge=1945, le=2100)
+    fictional: bool = False
+    contestants: tuple[Contestant, ...] = Field(min_length=1)
+    parties: tuple[Party, ...] = ()
+
+    @model_validator(mode="after")
+    def _check_references(self) -> ElectionProfile:
+        if self.format_version > PROFILE_FORMAT_VERSION:
+            raise ValueError(
+                f"format_version {self.format_version} is newer than this netralitas supports "
+                f"({PROFILE_FORMAT_VERSION}); upgrade netralitas"
+            )
+        known = {p.name for p in self.parties}
+        for contestant in self.contestants:
+            missing = [p for p in contestant.parties if p not in known]
+            if missing:
+                raise ValueError(
+                    f"contestant {contestant.names[0]!r} names parties {missing} that are not "
+                    f"defined in [[parties]]; add a [[parties]] entry with name = {missing[0]!r}"
+                )
+        return self
+
+    def hashtags(self) -> Iterable[str]:
+        for contestant in self.contestants:
+            yield from contestant.hashtags
+
+
+def profile_from_toml(text: str, source: str = "<string>") -> ElectionProfile:
+    """Parse and validate a profile from TOML text; errors name `source` and the field."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{source}: not valid TOML ({exc}); fix the syntax") from exc
+    try:
+        return ElectionProfile.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"field {'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+            + ("" if err["type"] == "missing" else f" (found {err.get('input')!r})")
+            for err in exc.errors()
+        )
+        raise ProfileError(
+            f"{source}: not a valid election profile: {problems}. "
+            "See data/elections/template-regional.toml for the expected fields."
+        ) from exc
+
+
+def load_profile(path: str | Path) -> ElectionProfile:
+    """Load one profile file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ProfileError(
+            f"election profile {path} does not exist; expected a TOML file such as "
+            "data/elections/pilpres-2024.toml"
+        )
+    return profile_from_toml(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def load_profiles(paths: Sequence[str | Path]) -> tuple[ElectionProfile, ...]:
+    """Load several profiles (a directory stands for every `*.toml` in it, templates excluded)."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files.extend(f for f in sorted(p.glob("*.toml")) if not f.name.startswith("template"))
+        else:
+            files.append(p)
+    profiles = tuple(load_profile(f) for f in files)
+    ids = [p.id for p in profiles]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise ProfileError(f"profile ids must be unique; found {dup} more than once in {files}")
+    return profiles
+
+
+def split_words(phrase: str) -> list[str]:
+    """Split a name or hashtag into lower-case words: 'JokowiLagi' -> ['jokowi', 'lagi']."""
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])", " ", phrase)
+    spaced = re.sub(r"(?<=[A-Z])(?=[A-Z][a-z])", " ", spaced)
+    return [w for w in re.split(r"[^\w']+|_", spaced.lower()) if w]

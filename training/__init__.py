@@ -1,0 +1,1 @@
+"""Data loading, training, evaluation and the command line."""
