@@ -211,6 +211,13 @@ class TfidfClassifier:
             return np.zeros((0, len(self.labels_)))
         return self.pipeline_.predict_proba(x)
 
+    def truncated(
+        self, texts: Sequence[str], contexts: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        """TF-IDF reads every word of any length: nothing is ever truncated."""
+        texts, _ = check_inputs(texts, contexts)
+        return np.zeros(len(texts), dtype=bool)
+
     def with_profiles(self, profiles: Sequence[ElectionProfile]) -> TfidfClassifier:
         """The same model reading another election: its contestants map to the same role tokens."""
         other = copy.copy(self)

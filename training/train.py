@@ -81,7 +81,6 @@ def _fit_tfidf(
     profiles: tuple[ElectionProfile, ...],
     mask: bool,
     splits: Splits,
-    neutral: str,
     log: Log,
 ) -> TfidfClassifier:
     """Fit one model per value of C and keep the best by validation macro-F1 (argmax rule)."""
@@ -102,6 +101,15 @@ def _fit_tfidf(
             best, best_f1 = model, f1
     assert best is not None
     return best
+
+
+def _fit_model(
+    config: TrainConfig, profiles: tuple[ElectionProfile, ...], splits: Splits, log: Log
+) -> Classifier:
+    """Fit the backend named by `config.model.kind` (the one place that knows the backends)."""
+    if config.model.kind == "tfidf":
+        return _fit_tfidf(config.model, profiles, config.profiles.mask, splits, log)
+    raise NotImplementedError(f"model.kind {config.model.kind!r}")
 
 
 def _counts(splits: Splits) -> dict[str, dict[str, int]]:
@@ -133,9 +141,7 @@ def train(config: TrainConfig, output_dir: str | Path | None = None, log: Log = 
         f"(validation {len(splits.validation)}, test {len(splits.test)}); labels {labels}; "
         f"{len(profiles)} election profile(s), masking {'on' if config.profiles.mask else 'off'}"
     )
-    model: Classifier = _fit_tfidf(
-        config.model, profiles, config.profiles.mask, splits, neutral, log
-    )
+    model = _fit_model(config, profiles, splits, log)
 
     v_texts, v_contexts, v_labels = _columns(splits.validation)
     v_proba = model.predict_proba(v_texts, v_contexts)
