@@ -143,7 +143,11 @@ def cmd_data_split(args: argparse.Namespace) -> int:
     from .split import split_records
 
     result = split_records(
-        load_records(args.file, format=args.format), args.validation, args.test, seed=args.seed
+        load_records(args.file, format=args.format),
+        args.validation,
+        args.test,
+        seed=args.seed,
+        source=str(args.file),
     )
     out = Path(args.out)
     for name in ("train", "validation", "test"):

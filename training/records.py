@@ -66,6 +66,21 @@ class Record(BaseModel):
             return str(value)
         return value
 
+    @field_validator("action", mode="before")
+    @classmethod
+    def _blank_action(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("weak", mode="before")
+    @classmethod
+    def _blank_weak(cls, value: Any) -> Any:
+        # A blank cell or a null means "not weak"; "true"/"false" strings are parsed by pydantic.
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return False
+        return False if isinstance(value, str) and not value.strip() else value
+
 
 def _describe(err: dict[str, Any]) -> str:
     field = ".".join(str(p) for p in err["loc"]) or "<row>"
@@ -149,7 +164,7 @@ def _parquet_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 def _label_studio_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """Label Studio JSON export: tasks with `data` and `annotations[].result[].value.choices`."""
     try:
-        tasks = json.loads(path.read_text(encoding="utf-8"))
+        tasks = json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
         raise DataError(
             f"{path}: not valid JSON ({exc}); expected a Label Studio JSON export"
@@ -214,6 +229,17 @@ def _guess_format(path: Path) -> str:
     )
 
 
+def _first_undecodable_line(path: Path) -> str:
+    """Where a non-UTF-8 file first breaks (the decoder's own position counts from a buffer)."""
+    for number, raw in enumerate(path.read_bytes().splitlines(), 1):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            byte = raw[exc.start]
+            return f"line {number}: not UTF-8 text (byte 0x{byte:02x} at column {exc.start + 1})"
+    return "not UTF-8 text"
+
+
 def load_records(
     path: str | Path, *, require_label: bool = True, format: str = "auto"
 ) -> list[Record]:
@@ -229,8 +255,18 @@ def load_records(
     try:
         rows = list(_READERS[fmt](path))
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc}); re-save the file as UTF-8") from exc
+        raise DataError(
+            f"{path}, {_first_undecodable_line(path)}; re-save the file as UTF-8"
+        ) from exc
     return _validate(rows, path, require_label)
+
+
+def _as_row(record: Record) -> dict[str, Any]:
+    """Every schema field, explicit nulls included; `weak` only when set."""
+    row = record.model_dump()
+    if not row["weak"]:
+        del row["weak"]
+    return row
 
 
 def write_jsonl(records: Sequence[Record | dict[str, Any]], path: str | Path) -> None:
@@ -240,6 +276,6 @@ def write_jsonl(records: Sequence[Record | dict[str, Any]], path: str | Path) ->
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         for record in records:
-            obj = record.model_dump(exclude_defaults=True) if isinstance(record, Record) else record
+            obj = record if isinstance(record, dict) else _as_row(record)
             fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
     tmp.replace(path)

@@ -16,7 +16,7 @@ import numpy as np
 
 from netralitas.model.normalize import normalize_text
 
-from .records import Record
+from .records import DataError, Record
 
 __all__ = ["SplitResult", "deduplicate", "near_duplicate_pairs", "split_records"]
 
@@ -128,6 +128,7 @@ def split_records(
     test: float = 0.1,
     seed: int = 13,
     near_duplicate_threshold: float = 0.8,
+    source: str = "the data",
 ) -> SplitResult:
     """Deduplicate, then split stratified by label with groups and near-duplicates kept together."""
     from sklearn.model_selection import StratifiedGroupKFold
@@ -143,6 +144,14 @@ def split_records(
     groups = _groups(kept, near_duplicate_threshold)
     labels = np.array([r.label for r in kept])
     n_folds = max(3, round(1 / min(validation, test)))
+    for label in sorted(set(labels)):
+        n_groups = len(set(groups[labels == label].tolist()))
+        if n_groups < n_folds:
+            raise DataError(
+                f"{source}: label {str(label)!r} has {n_groups} independent row group(s) after deduplication; "
+                f"a {validation:.0%}/{test:.0%} split needs at least {n_folds} per label. Add data, "
+                "or pass fixed train/validation files instead of one file to split"
+            )
     folds = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     fold_of = np.empty(len(kept), dtype=int)
     for fold, (_, idx) in enumerate(folds.split(np.zeros(len(kept)), labels, groups)):

@@ -48,7 +48,11 @@ def load_splits(config: TrainConfig, log: Log = print) -> Splits:
 
     if data.path is not None:
         result = split_records(
-            read(data.path), data.validation_fraction, data.test_fraction, seed=config.seed
+            read(data.path),
+            data.validation_fraction,
+            data.test_fraction,
+            seed=config.seed,
+            source=data.path,
         )
         log(
             f"split {data.path}: dropped {result.duplicates_dropped} duplicates; {result.groups} groups"

@@ -1,0 +1,116 @@
+"""Decision thresholds chosen on validation scores, checked against answers worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from netralitas.training.thresholds import choose_thresholds
+
+# Sorted by score, the cumulative precision of "score >= t" is not monotone:
+#   t        0.9  0.8  0.7   0.6   0.5  0.4
+#   positive  1    1    0     1     0    0
+#   precision 1/1  2/2  2/3   3/4   3/5  3/6
+#   recall    1/3  2/3  2/3   3/3   3/3  3/3
+SCORES = np.array([0.5, 0.9, 0.4, 0.7, 0.8, 0.6])  # deliberately unsorted
+POSITIVE = np.array([False, True, False, False, True, True])
+
+
+def _precision_recall(scores, positive, t):
+    flagged = scores >= t
+    return positive[flagged].mean(), positive[flagged].sum() / positive.sum()
+
+
+@pytest.mark.parametrize(
+    ("target", "flag"),
+    [
+        (0.90, 0.8),  # 0.8 is the lowest cut with precision 1.0
+        (0.75, 0.6),  # 0.6 (precision 3/4) is lower than 0.8, though 0.7 in between misses
+        (0.70, 0.6),
+        (0.60, 0.5),  # precision 3/5
+        (0.50, 0.4),  # everything
+    ],
+)
+def test_flag_is_the_lowest_threshold_reaching_the_precision_target(target, flag):
+    thresholds = choose_thresholds(SCORES, POSITIVE, precision_target=target, review_recall=0.95)
+    assert thresholds.flag == flag
+    assert thresholds.precision_target == target
+    assert thresholds.precision_target_met is True
+    assert _precision_recall(SCORES, POSITIVE, thresholds.flag)[0] >= target
+
+
+def test_unreachable_precision_uses_the_most_precise_threshold():
+    scores = np.array([0.9, 0.8, 0.7, 0.6])
+    positive = np.array([False, True, False, True])  # precisions 0, 1/2, 1/3, 2/4
+    thresholds = choose_thresholds(scores, positive, precision_target=0.9, review_recall=0.95)
+    assert thresholds.precision_target_met is False
+    # 0.8 and 0.6 both give precision 1/2; the lower one (more recall) is used.
+    assert thresholds.flag == 0.6
+
+
+@pytest.mark.parametrize(("recall", "review"), [(0.95, 0.6), (1.0, 0.6), (0.6, 0.8), (0.3, 0.8)])
+def test_review_reaches_the_requested_recall_and_never_exceeds_flag(recall, review):
+    thresholds = choose_thresholds(SCORES, POSITIVE, precision_target=0.9, review_recall=recall)
+    assert thresholds.flag == 0.8
+    # The highest cut whose recall reaches the target, capped at flag (recall 1/3 at 0.9 is above it).
+    assert thresholds.review == review
+    assert thresholds.review <= thresholds.flag
+    assert _precision_recall(SCORES, POSITIVE, thresholds.review)[1] >= recall
+
+
+def test_review_and_flag_on_random_scores():
+    rng = np.random.default_rng(0)
+    positive = rng.random(300) < 0.3
+    scores = np.clip(0.35 * positive + rng.random(300) * 0.65, 0, 1)
+    for target, recall in [(0.9, 0.95), (0.8, 0.5), (0.99, 0.99)]:
+        t = choose_thresholds(scores, positive, target, recall)
+        assert t.review <= t.flag
+        assert _precision_recall(scores, positive, t.review)[1] >= recall
+        if t.precision_target_met:
+            assert _precision_recall(scores, positive, t.flag)[0] >= target
+            # No lower observed score reaches the target.
+            lower = np.unique(scores[scores < t.flag])
+            assert all(_precision_recall(scores, positive, s)[0] < target for s in lower)
+
+
+def test_tied_scores_are_cut_together():
+    # Cutting "between" the two rows scored 0.8 is impossible: ">= 0.8" flags both (precision 2/3).
+    scores = np.array([0.9, 0.8, 0.8, 0.1])
+    positive = np.array([True, True, False, False])
+    thresholds = choose_thresholds(scores, positive, precision_target=0.9, review_recall=0.95)
+    assert thresholds.flag == 0.9
+    # Recall 2/2 is reached only once the whole 0.8 tie is included.
+    assert thresholds.review == 0.8
+    assert choose_thresholds(scores, positive, 0.6, 0.95).flag == 0.8
+
+
+def test_all_scores_tied():
+    scores = np.full(4, 0.5)
+    positive = np.array([True, False, True, False])
+    thresholds = choose_thresholds(scores, positive, precision_target=0.9, review_recall=0.95)
+    assert (thresholds.flag, thresholds.review, thresholds.precision_target_met) == (
+        0.5,
+        0.5,
+        False,
+    )
+
+
+def test_accepts_lists():
+    thresholds = choose_thresholds([0.9, 0.2], [1, 0], precision_target=0.9, review_recall=0.9)
+    assert (thresholds.flag, thresholds.review) == (0.9, 0.9)
+
+
+@pytest.mark.parametrize(
+    ("scores", "positive", "match"),
+    [
+        ([0.1, 0.2], [True], "equal-length 1-d"),
+        ([], [], "equal-length 1-d"),
+        ([[0.1, 0.2]], [[True, False]], "equal-length 1-d"),
+        ([0.1, 0.2], [False, False], "no positive"),
+    ],
+)
+def test_input_errors(scores, positive, match):
+    with pytest.raises(ValueError, match=match):
+        choose_thresholds(
+            np.array(scores), np.array(positive), precision_target=0.9, review_recall=0.95
+        )
