@@ -13,6 +13,7 @@ It is idempotent (normalising twice changes nothing) and needs no torch.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -39,11 +40,18 @@ _URL = re.compile(
 _MENTION = re.compile(r"(?<![\w@])@\w+")
 _RETWEET = re.compile(r"(?:^|(?<=\s))rt\s*(?:\[user\]|@\w+)?\s*:", re.I)
 _SKIN_TONE = re.compile("[\U0001f3fb-\U0001f3ff\ufe0f\u200d]")
-_EMOJI_NAME = re.compile(r":([^\s:]+):")
+# Code points where emoji live (plus keycap and regional-indicator pieces); runs are looked up whole.
+_EMOJI_RUN = re.compile(
+    "[0-9#*]?[\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u231a-\u27bf\u2934\u2935"
+    "\u2b05-\u2b55\u3030\u303d\u3297\u3299\u20e3\U0001f000-\U0001faff\ufe0f\u200d]+"
+)
+_LONGEST_EMOJI = 8
 _HASHTAG = re.compile(r"#(\w+)")
 _REDUP = re.compile(r"\b([a-z]{2,})2\b")
 _ELONGATED = re.compile(r"([a-z])\1{2,}")
 _PUNCT_RUN = re.compile(r"([!?.,])\1+")
+_PHRASE_WORD = re.compile(r"(?<!\[)[a-z0-9']+")
+_JOINER_CHARS = " \t\n-/&.'"
 _WORD = re.compile(r"\[[a-z]+\]|[a-z0-9]+")
 _SPACES = re.compile(r"\s+")
 _SPACE_BEFORE_PUNCT = re.compile(r" ([!?.,;:])(?=\s|$)")
@@ -135,8 +143,9 @@ class TextNormalizer:
         self._hashtags: dict[str, str] = {}
         self._caps: re.Pattern[str] | None = None
         self._caps_role: dict[str, str] = {}
-        self._phrases: re.Pattern[str] | None = None
         self._phrase_role: dict[str, str] = {}
+        self._phrase_starts: frozenset[str] = frozenset()
+        self._max_words = 0
         self._segment_vocab: frozenset[str] = frozenset()
         if mask:
             self._compile(self.profiles)
@@ -166,15 +175,17 @@ class TextNormalizer:
             for contestant in profile.contestants:
                 for tag in contestant.hashtags:
                     self._hashtags[tag.lower()] = TAGAR
-        if role_of:
-            alternatives = sorted(role_of, key=len, reverse=True)
-            body = "|".join(
-                r"[\s\-/&.']*".join(re.escape(w).replace("'", "'?") for w in re.split(r"[\s']+", a))
-                for a in alternatives
-            )
-            self._phrases = re.compile(rf"(?<![\w\[])(?:{body})(?![\w\]])")
-            self._phrase_role = {re.sub(r"[^a-z0-9]", "", k): v for k, v in role_of.items()}
-            self._segment_vocab = frozenset(w for phrase in role_of for w in phrase.split())
+        # Phrases are matched word by word on their compact form ("prabowo sandi", "prabowo-sandi"
+        # and "prabowosandi" are one key), which is far faster than one regex alternation of
+        # hundreds of names.
+        self._phrase_role = {
+            canon.replace(" ", "").replace("'", ""): r for canon, r in role_of.items()
+        }
+        self._phrase_starts = frozenset(
+            w for canon in role_of for w in (canon.split()[0].replace("'", ""),)
+        ) | frozenset(self._phrase_role)
+        self._max_words = max((len(canon.split()) for canon in role_of), default=0)
+        self._segment_vocab = frozenset(w for phrase in role_of for w in phrase.split())
         if self._caps_role:
             body = "|".join(re.escape(c) for c in sorted(self._caps_role, key=len, reverse=True))
             self._caps = re.compile(rf"(?<![\w\[])(?:{body})(?![\w\]])")
@@ -183,7 +194,8 @@ class TextNormalizer:
     def _basic(self, text: str) -> str:
         """Lower-case, reduplication ("hati2"), elongation ("mantaaap") and the slang lexicon."""
         text = text.lower()
-        text = _REDUP.sub(r"\1-\1", text)
+        if "2" in text:
+            text = _REDUP.sub(r"\1-\1", text)
         text = _ELONGATED.sub(r"\1", text)
         text = _PUNCT_RUN.sub(r"\1", text)
         lexicon = self._lexicon
@@ -199,9 +211,33 @@ class TextNormalizer:
             words = _segment(key, _segmentation_vocab() | self._segment_vocab) or words
         return " " + " ".join(words) + " "
 
-    def _phrase(self, match: re.Match[str]) -> str:
-        key = re.sub(r"[^a-z0-9]", "", match.group())
-        return f" {self._phrase_role.get(key, CALON)} "
+    def _mask_phrases(self, text: str) -> str:
+        """Replace the longest profile phrase starting at each word with its role token."""
+        if self._phrase_starts.isdisjoint(_PHRASE_WORD.findall(text.replace("'", ""))):
+            return text
+        tokens = [
+            (m.start(), m.end(), m.group().replace("'", "")) for m in _PHRASE_WORD.finditer(text)
+        ]
+        out: list[str] = []
+        pos = i = 0
+        while i < len(tokens):
+            if tokens[i][2] not in self._phrase_starts:
+                i += 1
+                continue
+            for k in range(min(self._max_words, len(tokens) - i), 0, -1):
+                span = tokens[i : i + k]
+                gaps_ok = all(
+                    not text[a[1] : b[0]].strip(_JOINER_CHARS) for a, b in itertools.pairwise(span)
+                )
+                role = gaps_ok and self._phrase_role.get("".join(t[2] for t in span))
+                if role:
+                    out.append(f"{text[pos : span[0][0]]} {role} ")
+                    pos = span[-1][1]
+                    i += k
+                    break
+            else:
+                i += 1
+        return "".join(out) + text[pos:] if out else text
 
     @staticmethod
     def _padded(match: re.Match[str]) -> str:
@@ -219,31 +255,71 @@ class TextNormalizer:
                 text = ftfy.fix_text(text)
             text = unicodedata.normalize("NFC", text).replace("’", "'").replace("‘", "'")
             text = self._emoji(text)
-        text = _MASKS.sub(_mask_token, text)
-        text = _URL.sub(f" {URL} ", text)
-        text = _MENTION.sub(f" {USER} ", text)
-        text = _RETWEET.sub(" ", text)
+        # Cheap substring guards skip patterns that cannot match (most posts have no URL, etc.).
+        if "[" in text or "<" in text:
+            text = _MASKS.sub(_mask_token, text)
+        if "/" in text or "www." in text:
+            text = _URL.sub(f" {URL} ", text)
+        if "@" in text:
+            text = _MENTION.sub(f" {USER} ", text)
+        if ":" in text:
+            text = _RETWEET.sub(" ", text)
         if self._caps is not None:
             text = self._caps.sub(lambda m: f" {self._caps_role[m.group()]} ", text)
         if "#" in text:
             text = _HASHTAG.sub(self._hashtag, text)
         text = self._basic(text)
         if self.mask:
-            if self._phrases is not None:
-                text = self._phrases.sub(self._phrase, text)
+            if self._max_words:
+                text = self._mask_phrases(text)
             text = _BALLOT.sub(rf"\1{NOMOR}", text)
-            text = _FINGERS.sub(rf"{NOMOR}\2", text)
-            text = _PADDED.sub(self._padded, text)
+            if "jari" in text:
+                text = _FINGERS.sub(rf"{NOMOR}\2", text)
+            if "0" in text:
+                text = _PADDED.sub(self._padded, text)
         text = _SPACE_BEFORE_PUNCT.sub(r"\1", _SPACES.sub(" ", text).strip())
         return _PUNCT_RUN.sub(r"\1", text)
 
     @staticmethod
     def _emoji(text: str) -> str:
-        import emoji  # local: most posts are ASCII and never need it
+        if not _EMOJI_RUN.search(text):
+            return text
+        names = _emoji_names()
+        return _EMOJI_RUN.sub(lambda m: _name_run(m.group(), names), _SKIN_TONE.sub("", text))
 
-        text = _SKIN_TONE.sub("", text)
-        text = emoji.demojize(text, language="id", delimiters=(" :", ": "))
-        return _EMOJI_NAME.sub(lambda m: " " + m.group(1).replace("_", " ") + " ", text)
+
+@functools.cache
+def _emoji_names() -> dict[str, str]:
+    """Every emoji (skin tones, variation selectors and joiners removed) -> Indonesian words.
+
+    Built once from the `emoji` package's Indonesian names; looking runs up in a dict is many
+    times faster than `emoji.demojize`, which walks every character of every post.
+    """
+    import emoji
+
+    names = {}
+    for char in emoji.EMOJI_DATA:
+        key = _SKIN_TONE.sub("", char)
+        name = emoji.demojize(char, language="id", delimiters=("", ""))
+        if key and name != char:
+            names.setdefault(key, name.replace("_", " ").strip())
+    return names
+
+
+def _name_run(run: str, names: dict[str, str]) -> str:
+    """Greedy longest match of a run of emoji characters; unknown characters are kept."""
+    out, i = [], 0
+    while i < len(run):
+        for size in range(min(_LONGEST_EMOJI, len(run) - i), 0, -1):
+            name = names.get(run[i : i + size])
+            if name:
+                out.append(f" {name} ")
+                i += size
+                break
+        else:
+            out.append(run[i])
+            i += 1
+    return "".join(out)
 
 
 _DEFAULT: TextNormalizer | None = None
