@@ -51,3 +51,11 @@ C = 4.0
         encoding="utf-8",
     )
     return train(load_config(root / "config.toml"), output_dir=root / "model", log=lambda _: None)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    """A tiny random BERT base model folder (vocabulary trained on the bundled data)."""
+    from .tiny_bert import build_tiny_bert
+
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))

@@ -13,7 +13,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-__all__ = ["ConfigError", "DataSettings", "TfidfSettings", "TrainConfig", "load_config"]
+__all__ = [
+    "ConfigError",
+    "DataSettings",
+    "TfidfSettings",
+    "TrainConfig",
+    "TransformerSettings",
+    "load_config",
+]
 
 
 class ConfigError(ValueError):
@@ -76,7 +83,58 @@ class TfidfSettings(_Frozen):
     max_iter: int = Field(default=3000, ge=100)
 
 
-ModelSettings = Annotated[TfidfSettings, Field(discriminator="kind")]
+class TransformerSettings(_Frozen):
+    """Fine-tuning a BERT-family checkpoint (IndoBERT by default) with `transformers.Trainer`.
+
+    `base_model` is a hub id or a local directory; a hub id must be cached or reachable (see
+    README, "Fine-tuning IndoBERT"). `batch_size` is per device: the effective batch is
+    `batch_size * gradient_accumulation_steps * number of devices`.
+    """
+
+    kind: Literal["transformer"] = "transformer"
+    base_model: str = Field(default="indobenchmark/indobert-base-p1", min_length=1)
+    # IndoBERT's tokenizer config sets no maximum length, so it must be explicit.
+    max_length: int = Field(default=128, ge=16, le=4096)
+    use_context: bool = True
+    epochs: float = Field(default=4.0, gt=0)
+    batch_size: int = Field(default=16, ge=1)
+    eval_batch_size: int = Field(default=64, ge=1)
+    learning_rate: float = Field(default=3e-5, gt=0, lt=1)
+    warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
+    weight_decay: float = Field(default=0.01, ge=0)
+    gradient_accumulation_steps: int = Field(default=1, ge=1)
+    early_stopping_patience: int | None = Field(
+        default=2, ge=1, description="evaluations without a better macro-F1 before stopping"
+    )
+    class_weights: bool = Field(default=True, description="weight the loss by inverse class share")
+    eval_steps: int | None = Field(
+        default=None,
+        ge=1,
+        description="evaluate and save every N optimizer steps; None: each epoch",
+    )
+    save_total_limit: int = Field(default=2, ge=1)
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = Field(
+        default="auto",
+        description="auto: bf16 on CUDA that supports it, else fp16 on CUDA, else fp32",
+    )
+    resume_from_checkpoint: bool | str = Field(
+        default=False, description="true: the latest checkpoint in checkpoint_dir; or a path"
+    )
+    checkpoint_dir: str | None = Field(
+        default=None, description="Trainer checkpoints; default: <output_dir>-checkpoints"
+    )
+    keep_checkpoints: bool = Field(
+        default=False, description="keep checkpoint_dir after a successful run (for resuming)"
+    )
+    logging_steps: int = Field(default=50, ge=1)
+    calibrate: bool = Field(default=True, description="temperature scaling on validation")
+    hub_timeout: float = Field(
+        default=10.0, gt=0, description="seconds to wait for the hub when base_model is not cached"
+    )
+    dataloader_num_workers: int = Field(default=0, ge=0)
+
+
+ModelSettings = Annotated[TfidfSettings | TransformerSettings, Field(discriminator="kind")]
 
 
 class TrainConfig(_Frozen):
@@ -88,6 +146,18 @@ class TrainConfig(_Frozen):
     profiles: ProfileSettings = ProfileSettings()
     thresholds: ThresholdSettings = ThresholdSettings()
     model: ModelSettings = TfidfSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_kind(cls, raw: Any) -> Any:
+        # `kind` selects the backend; a [model] table without it means the default, TF-IDF.
+        if (
+            isinstance(raw, dict)
+            and isinstance(raw.get("model"), dict)
+            and "kind" not in raw["model"]
+        ):
+            raw = {**raw, "model": {**raw["model"], "kind": "tfidf"}}
+        return raw
 
 
 def _parse_value(text: str) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -113,6 +114,10 @@ def _fit_model(
     """Fit the backend named by `config.model.kind` (the one place that knows the backends)."""
     if config.model.kind == "tfidf":
         return _fit_tfidf(config.model, profiles, config.profiles.mask, splits, log)
+    if config.model.kind == "transformer":
+        from .finetune import finetune  # transformer-only code, loaded when one is trained
+
+        return finetune(config.model, config, profiles, splits.train, splits.validation, log)
     raise NotImplementedError(f"model.kind {config.model.kind!r}")
 
 
@@ -131,6 +136,8 @@ def _counts(splits: Splits) -> dict[str, dict[str, int]]:
 def train(config: TrainConfig, output_dir: str | Path | None = None, log: Log = print) -> Path:
     """Train, choose thresholds on validation, evaluate, and save the artifact atomically."""
     output = Path(output_dir or config.output_dir)
+    # The resolved config names the folder actually written (checkpoints are kept beside it).
+    config = config.model_copy(update={"output_dir": str(output)})
     splits = load_splits(config, log)
     neutral = config.data.neutral_label
     labels = sorted({r.label for r in splits.train if r.label})
@@ -190,7 +197,11 @@ def train(config: TrainConfig, output_dir: str | Path | None = None, log: Log = 
             metadata,
             [r.tag for r in splits.test],
         )
+    # What fitting measured besides the splits (a transformer's calibration report).
+    metrics.update(getattr(model, "training_metrics_", {}))
     model.metadata_ = metadata.model_copy(update={"metrics": metrics})
+    if int(os.environ.get("RANK", "0")) != 0:  # torchrun / accelerate launch: rank 0 saves
+        return output
     model.save_pretrained(output)
     _log_summary(metrics, thresholds, log)
     log(f"saved {output}")
@@ -200,6 +211,8 @@ def train(config: TrainConfig, output_dir: str | Path | None = None, log: Log = 
 def _log_summary(metrics: dict, thresholds: Thresholds, log: Log) -> None:
     log(f"flag threshold {thresholds.flag:.3f} (review from {thresholds.review:.3f})")
     for split, m in metrics.items():
+        if split not in ("validation", "test"):
+            continue
         low, high = m["macro_f1_ci95"]
         log(
             f"{split}: macro-F1 {m['macro_f1']:.3f} [{low:.3f}, {high:.3f}] at threshold, "

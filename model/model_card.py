@@ -1,0 +1,125 @@
+"""The model card (`README.md`) written into a transformer artifact, rendered from its metadata.
+
+Rendered from `netralitas.json` alone, so the card can never disagree with the artifact it sits in.
+It states what the model is for and what it must not be used for: a score supports a human
+review; it is not a verdict on a person.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .artifact import ArtifactMetadata
+
+__all__ = ["render_model_card"]
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, int | float) else "n/a"
+
+
+def _metrics_rows(metrics: dict[str, Any]) -> list[str]:
+    rows = []
+    for split in ("validation", "test"):
+        m = metrics.get(split)
+        if not isinstance(m, dict):
+            continue
+        low, high = (m.get("macro_f1_ci95") or [None, None])[:2]
+        at = m.get("at_threshold", {})
+        rows.append(
+            f"| {split} | {m.get('n', 'n/a')} | {_fmt(m.get('macro_f1'))} "
+            f"[{_fmt(low)}, {_fmt(high)}] | {_fmt(m.get('macro_f1_argmax'))} | "
+            f"{_fmt(at.get('precision'))} | {_fmt(at.get('recall'))} | {_fmt(m.get('pr_auc'))} |"
+        )
+    return rows
+
+
+def _calibration_lines(metrics: dict[str, Any]) -> list[str]:
+    cal = metrics.get("calibration")
+    if not isinstance(cal, dict):
+        return ["Not calibrated (temperature 1)."]
+    return [
+        f"Temperature scaling fitted on the validation split: T = {_fmt(cal.get('temperature'))}.",
+        "",
+        "| validation | before | after |",
+        "|---|---|---|",
+        f"| negative log-likelihood | {_fmt(cal.get('nll_before'), 4)} | "
+        f"{_fmt(cal.get('nll_after'), 4)} |",
+        f"| expected calibration error (side score) | {_fmt(cal.get('ece_before'), 4)} | "
+        f"{_fmt(cal.get('ece_after'), 4)} |",
+    ]
+
+
+def render_model_card(metadata: ArtifactMetadata) -> str:
+    """Markdown with a Hugging Face front matter: base model, data, metrics, intended use."""
+    settings = metadata.extra.get("settings", {})
+    base = settings.get("base_model", "unknown")
+    revision = metadata.extra.get("base_model_revision")
+    counts = "; ".join(
+        f"{split}: " + ", ".join(f"{label} {n}" for label, n in sorted(c.items()))
+        for split, c in metadata.data_counts.items()
+    )
+    t = metadata.thresholds
+    rows = _metrics_rows(metadata.metrics)
+    front = ["language: id", "library_name: transformers", "pipeline_tag: text-classification"]
+    if "/" in base and not base.startswith((".", "/", "~")):  # a hub id, not a local folder
+        front.append(f"base_model: {base}")
+    lines = [
+        "---",
+        *front,
+        "tags: [netralitas, election, civil-servants, text-classification]",
+        "---",
+        "",
+        f"# {metadata.name} {metadata.version}",
+        "",
+        "Classifies Indonesian social-media posts by civil servants (ASN) as taking a side in an "
+        f"election or not (labels: {', '.join(metadata.labels)}; `{metadata.neutral_label}` means "
+        f"takes no side). Trained with netralitas {metadata.package_version}.",
+        "",
+        "## Intended use",
+        "",
+        "- Helps election supervisors decide **which posts a person should review**. A flag is a "
+        "reason to look, **not an automatic verdict on a person**: a false accusation harms a real "
+        "civil servant. Every decision about a person needs human review of the post in context.",
+        "- Do not use it to sanction, rank or profile people, to monitor people who are not ASN, "
+        "or on text far from its training data (other languages, other platforms, long "
+        "documents) without evaluating it there first.",
+        "",
+        "## Model",
+        "",
+        f"- base model: `{base}`" + (f" (revision `{revision}`)" if revision else ""),
+        f"- maximum length: {settings.get('max_length', 'n/a')} tokens (longer inputs are "
+        "truncated and reported); reads (post, context) as one pair when a context is given",
+        f"- election profiles used for masking: {', '.join(metadata.profiles) or 'none'} "
+        f"(masking {'on' if metadata.mask_profiles else 'off'})",
+        f"- thresholds on the side score 1 - p({metadata.neutral_label}): flag at "
+        f"{t.flag:.3f} (validation precision target {t.precision_target:.2f}, "
+        f"{'met' if t.precision_target_met else 'NOT met'}), review from {t.review:.3f}",
+        "",
+        "## Training data",
+        "",
+        f"- fingerprint: `{metadata.data_fingerprint or 'n/a'}`",
+        f"- rows per split and label: {counts or 'n/a'}",
+        "",
+        "## Evaluation",
+        "",
+        "Macro-F1 at the stored threshold with a bootstrap 95% interval; precision and recall "
+        "of 'takes a side' at the flag threshold.",
+        "",
+        "| split | n | macro-F1 [95% CI] | macro-F1 (argmax) | precision | recall | PR-AUC |",
+        "|---|---|---|---|---|---|---|",
+        *(rows or ["| n/a | | | | | | |"]),
+        "",
+        "## Calibration",
+        "",
+        *_calibration_lines(metadata.metrics),
+        "",
+        "## How to use",
+        "",
+        "```bash",
+        "netralitas score THIS_FOLDER posts.jsonl --table",
+        "netralitas evaluate THIS_FOLDER labelled.jsonl",
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
