@@ -33,7 +33,9 @@ def folds_of(records: list[Record], k: int, seed: int) -> np.ndarray:
     labels = np.array([r.label for r in records])
     fold = np.empty(len(records), dtype=int)
     splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-    for i, (_, idx) in enumerate(splitter.split(np.zeros(len(records)), labels, _groups(records, 0.8))):
+    for i, (_, idx) in enumerate(
+        splitter.split(np.zeros(len(records)), labels, _groups(records, 0.8))
+    ):
         fold[idx] = i
     return fold
 
@@ -64,13 +66,18 @@ def main() -> None:
                 "neutral_label": raw.get("data", {}).get("neutral_label", "neutral"),
             }
             config = TrainConfig.model_validate(raw)
-            model = load_classifier(train(config, output_dir=Path(tmp) / f"model-{i}", log=lambda _: None))
+            model = load_classifier(
+                train(config, output_dir=Path(tmp) / f"model-{i}", log=lambda _: None)
+            )
             proba = model.predict_proba([r.text for r in held_out], [r.context for r in held_out])
             result = evaluate_predictions(proba, [r.label for r in held_out], model.metadata_)
             at_threshold.append(result["macro_f1"])
             at_argmax.append(result["macro_f1_argmax"])
-            print(f"fold {i}: n={len(held_out)} macro-F1 {result['macro_f1']:.3f} at threshold, "
-                  f"{result['macro_f1_argmax']:.3f} at argmax", flush=True)
+            print(
+                f"fold {i}: n={len(held_out)} macro-F1 {result['macro_f1']:.3f} at threshold, "
+                f"{result['macro_f1_argmax']:.3f} at argmax",
+                flush=True,
+            )
     summary = {
         "macro_f1_at_threshold": [statistics.mean(at_threshold), statistics.stdev(at_threshold)],
         "macro_f1_at_argmax": [statistics.mean(at_argmax), statistics.stdev(at_argmax)],

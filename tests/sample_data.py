@@ -127,3 +127,13 @@ def labelled_rows() -> list[dict]:
     for i, row in enumerate(rows):
         row["id"] = f"t{i:03d}"
     return rows
+
+
+def evaluation_rows() -> list[dict]:
+    """`labelled_rows()` with platform, source and election filled, so every slice has data."""
+    rows = labelled_rows()
+    for i, row in enumerate(rows):
+        row["platform"] = ("x", "facebook", "tiktok")[i % 3]
+        row["source"] = "authored" if i % 2 else "feedback"
+        row["election"] = "pilbup-uji-2030"
+    return rows

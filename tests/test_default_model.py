@@ -1,0 +1,69 @@
+"""The default model, trained exactly as `make demo` trains it, on the bundled data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from netralitas.model.classifier import decide, load_classifier
+
+REPO = Path(__file__).resolve().parents[1]
+SEED_SENTENCE = (
+    "Pengalaman kita di Pilkada terkahir, banyak pelanggaran yang dilakukan ASN di sosial media "
+    "Facebook yakni dengan menyukai (like), beri komentar, membagikan informasi dan menunjukkan "
+    "dukungan kepada salah satu calon"
+)
+
+
+@pytest.fixture(scope="module")
+def default_model(tmp_path_factory, monkeypatch_module):
+    from netralitas.training.config import load_config
+    from netralitas.training.train import train
+
+    monkeypatch_module.chdir(REPO)  # the config's relative paths are read from the repository root
+    out = tmp_path_factory.mktemp("default") / "model"
+    return load_classifier(
+        train(load_config("training/configs/baseline.toml"), out, log=lambda _: None)
+    )
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
+@pytest.mark.slow
+def test_seed_sentence_is_neutral(default_model):
+    """A news-style report about ASN violations takes no side (GUIDELINE: neutral)."""
+    labels, decisions = decide(
+        default_model.predict_proba([SEED_SENTENCE]), default_model.metadata_
+    )
+    assert labels == ["neutral"] and decisions == ["clear"]
+
+
+@pytest.mark.slow
+def test_clear_cases_and_a_context_flip(default_model):
+    texts = [
+        "Gas pol 02!! Lanjutkan pak, 2 periode 💪🔥",
+        "Info: TPS 05 RW 03 buka jam 07.00 s/d 13.00 WIB. Jangan lupa bawa KTP ya warga 🙏",
+        "Siap, Pak! Gas terus",
+        "Siap, Pak! Gas terus",
+    ]
+    contexts = [
+        None,
+        None,
+        "Relawan paslon 3 kumpul di lapangan besok pagi, kita menangkan Pak Bambang!",
+        "Besok pagi kerja bakti bersihkan saluran air di RT 04, bawa cangkul masing-masing ya.",
+    ]
+    labels, _ = decide(default_model.predict_proba(texts, contexts), default_model.metadata_)
+    assert labels == ["supportive", "neutral", "supportive", "neutral"]
+
+
+@pytest.mark.slow
+def test_default_model_metrics_on_the_bundled_test_split(default_model):
+    test = default_model.metadata_.metrics["test"]
+    assert test["n"] > 300
+    assert test["macro_f1"] > 0.85  # authored data; real posts score lower (see data/README.md)
+    assert default_model.metadata_.thresholds.precision_target_met
