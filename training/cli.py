@@ -1,4 +1,5 @@
-"""The `netralitas` command line: train, evaluate, score, data validate, data split."""
+"""The `netralitas` command line: train, evaluate, score, data validate, data split, serve,
+feedback export, api-key."""
 
 from __future__ import annotations
 
@@ -39,24 +40,23 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .metrics import evaluate_predictions
+    from .evaluation import compare_evaluations, evaluate_model
     from .records import load_records
+    from .report import write_evaluation
 
     model = _load_model(args.model_dir, args.profile)
     records = load_records(args.data, format=args.format)
-    proba = model.predict_proba([r.text for r in records], [r.context for r in records])
-    result = evaluate_predictions(
-        proba, [r.label for r in records], model.metadata_, [r.tag for r in records]
-    )
-    result["model"] = {
-        "name": model.metadata_.name,
-        "version": model.metadata_.version,
-        "dir": args.model_dir,
-    }
+    evaluation = evaluate_model(model, records, seed=args.seed, min_slice_size=args.min_slice_size)
+    result = evaluation.result
+    result["model"]["dir"] = args.model_dir
     result["data"] = str(args.data)
-    report_dir = Path(args.report_dir)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    (report_dir / "eval.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    if args.compare:
+        other = evaluate_model(
+            _load_model(args.compare, args.profile), records, seed=args.seed, with_robustness=False
+        )
+        other.result["model"]["dir"] = args.compare
+        result["comparison"] = compare_evaluations(evaluation, other, seed=args.seed)
+    json_path, html_path = write_evaluation(result, args.report_dir)
     low, high = result["macro_f1_ci95"]
     print(
         f"{args.data}: {result['n']} rows; macro-F1 {result['macro_f1']:.3f} (95% CI {low:.3f}-{high:.3f})"
@@ -87,8 +87,46 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 ["tag", "n", "correct"],
             )
         )
-    print(f"wrote {report_dir / 'eval.json'}")
+    _print_extras(result)
+    print(f"wrote {json_path} and {html_path}")
     return 0
+
+
+def _print_extras(result: dict) -> None:
+    """Calibration, slices, robustness and comparison lines of `netralitas evaluate`."""
+    print(
+        f"\nROC-AUC {result['roc_auc']:.3f}; Brier {result['brier']:.3f}; ECE {result['ece']:.3f}"
+    )
+    rows = [
+        (dim, name, m["n"], f"{m['accuracy']:.3f}", "too small" if m["too_small"] else "")
+        for dim, slices in result["slices"].items()
+        for name, m in slices.items()
+    ]
+    print(f"\nslices (too small: fewer than {result['min_slice_size']} posts)")
+    print(_table(rows, ["dimension", "slice", "n", "accuracy", ""]))
+    if result.get("robustness"):
+        rows = [
+            (
+                name,
+                m["n_changed"],
+                m["flips"],
+                f"{m['flip_rate']:.3f} ({m['flip_rate_ci95'][0]:.3f}-{m['flip_rate_ci95'][1]:.3f})"
+                if m["n_changed"]
+                else "-",
+            )
+            for name, m in result["robustness"].items()
+        ]
+        print("\nrobustness")
+        print(_table(rows, ["perturbation", "changed", "flips", "flip rate (95% CI)"]))
+    if result.get("comparison"):
+        boot, mc = result["comparison"]["paired_bootstrap"], result["comparison"]["mcnemar"]
+        low, high = boot["difference_ci95"]
+        print(
+            f"\ncompared with {result['comparison']['model_b']['dir']}: macro-F1 "
+            f"{boot['macro_f1_a']:.3f} vs {boot['macro_f1_b']:.3f}, difference "
+            f"{boot['difference']:+.3f} (95% CI {low:+.3f} to {high:+.3f}); McNemar "
+            f"{mc['a_only']} vs {mc['b_only']} discordant, p={mc['p_value']:.3g} ({mc['method']})"
+        )
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -163,7 +201,65 @@ def cmd_data_split(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_convert(args: argparse.Namespace) -> int:
+    from .convert import convert, parse_mapping
+    from .records import write_jsonl
+
+    result = convert(args.format, args.input, parse_mapping(args.map))
+    write_jsonl(result.records, args.output)
+    labels = Counter(r.label for r in result.records)
+    weak = sum(r.weak for r in result.records)
+    read = ", ".join(f"{k or '(empty)'} {v}" for k, v in sorted(result.source_counts.items()))
+    print(f"read {sum(result.source_counts.values())} rows ({read})")
+    print(
+        f"wrote {len(result.records)} records to {args.output}: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(labels.items()))
+        + f"; {weak} flagged weak"
+    )
+    if result.dropped:
+        print(
+            "dropped by mapping: "
+            + ", ".join(f"{k or '(empty)'} {v}" for k, v in result.dropped.items())
+        )
+    if result.empty:
+        print(f"skipped {result.empty} row(s) without text")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from netralitas.serve.run import serve
+
+    return serve(args.model_dir, args.host, args.port, args.profile or ())
+
+
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    from netralitas.serve.run import export
+
+    return export(args.db, args.output)
+
+
+def cmd_api_key(args: argparse.Namespace) -> int:
+    from netralitas.serve.run import api_key
+
+    return api_key(args.name, args.scopes, args.key)
+
+
+def cmd_data_stats(args: argparse.Namespace) -> int:
+    from netralitas.model.normalize import TextNormalizer
+    from netralitas.model.profiles import load_profiles
+
+    from .datacard import data_card
+    from .records import load_records
+
+    profiles = load_profiles(args.profiles)
+    parts = {Path(f).stem: load_records(f, format=args.format) for f in args.files}
+    types = {p.id: p.election_type for p in profiles}
+    print(data_card(parts, TextNormalizer(profiles), election_types=types), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .convert import CONVERTERS
     from .records import FORMATS
 
     parser = argparse.ArgumentParser(
@@ -184,11 +280,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", help="artifact directory (default: the config's output_dir)")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="evaluate a model on labelled data; writes eval.json")
+    p = sub.add_parser(
+        "evaluate",
+        help="evaluate a model on labelled data; writes eval.json and an HTML report",
+    )
     p.add_argument("model_dir")
     p.add_argument("data")
     p.add_argument(
-        "--report-dir", default="reports", help="where eval.json goes (default: reports)"
+        "--report-dir",
+        default="reports",
+        help="where eval.json and report.html go (default: reports)",
+    )
+    p.add_argument(
+        "--compare",
+        metavar="OTHER_MODEL_DIR",
+        help="also evaluate this model on the same data; paired bootstrap and McNemar's test",
+    )
+    p.add_argument("--seed", type=int, default=0, help="bootstrap and perturbation seed")
+    p.add_argument(
+        "--min-slice-size",
+        type=int,
+        default=30,
+        help="slices with fewer posts are marked too small to trust (default 30)",
     )
     p.add_argument(
         "--profile",
@@ -229,6 +342,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--format", default="auto", choices=FORMATS)
     p.set_defaults(func=cmd_data_split)
+    p = data.add_parser("stats", help="Markdown counts and top tokens per label (for a data card)")
+    p.add_argument("files", nargs="+", help="one or more files, e.g. the three splits")
+    p.add_argument("--profiles", nargs="*", default=["data/elections"], help="profiles for masking")
+    p.add_argument("--format", default="auto", choices=FORMATS)
+    p.set_defaults(func=cmd_data_stats)
+    p = data.add_parser(
+        "convert",
+        help="convert a public dataset or annotation export to training JSONL",
+        description="Label mappings and weak flags per format: see netralitas/training/convert.py "
+        "and the README section 'Offline evaluation'.",
+    )
+    p.add_argument("format", choices=list(CONVERTERS), metavar="FORMAT", help=", ".join(CONVERTERS))
+    p.add_argument("input", help="the file as published upstream")
+    p.add_argument("--output", required=True, help="JSONL file to write")
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="SRC=DST",
+        help="override one label mapping, e.g. --map netral=supportive; SRC= drops those rows",
+    )
+    p.set_defaults(func=cmd_data_convert)
+
+    p = sub.add_parser("serve", help="run the scoring API (settings: NETRALITAS_* variables)")
+    p.add_argument("model_dir")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument(
+        "--profile",
+        action="append",
+        help="election profile TOML to apply instead of the stored ones",
+    )
+    p.set_defaults(func=cmd_serve)
+    feedback = sub.add_parser("feedback", help="reviewer feedback").add_subparsers(
+        dest="feedback_command", required=True
+    )
+    p = feedback.add_parser("export", help="write reviewed items as training JSONL")
+    p.add_argument("--db", required=True, help="SQLite file or database URL of the service")
+    p.add_argument("--output", required=True, help="JSONL file, readable by `netralitas train`")
+    p.set_defaults(func=cmd_feedback_export)
+    p = sub.add_parser("api-key", help="make an API key and the hashed entry that configures it")
+    p.add_argument("name", help="who holds the key, e.g. tim-monitoring-jabar")
+    p.add_argument("--scopes", default="score", help="comma-separated: score,feedback,admin")
+    p.add_argument("--key", help="hash this key instead of generating one")
+    p.set_defaults(func=cmd_api_key)
     return parser
 
 
