@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install demo test lint format clean
+.PHONY: help install demo test lint format clean serve
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ test: $(STAMP) ## lint, then run the test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+serve: $(STAMP) ## run the scoring API on 127.0.0.1:8000 with artifacts/default (keys: NETRALITAS_API_KEYS)
+	$(BIN)/netralitas serve artifacts/default --host 127.0.0.1 --port 8000
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 
 from netralitas.model.classifier import Classifier, side_scores
+from netralitas.model.explain import group_spans, occluded_texts, word_spans
 
 from .evaluation import Evaluation
 
@@ -22,25 +23,26 @@ ErrorKind = Literal["false_positive", "false_negative"]
 
 
 def explain(
-    model: Classifier, text: str, context: str | None = None, top: int = 5
+    model: Classifier, text: str, context: str | None = None, top: int = 5, max_spans: int = 64
 ) -> list[tuple[str, float]]:
     """The `top` words whose removal changes the side score most, with the change.
 
-    A positive weight means the word pushes the post towards "takes a side".
+    A positive weight means the word pushes the post towards "takes a side". Words are cut from
+    the original text with the same span rules as the API's explanations (`model/explain.py`).
 
     >>> explain(model, "Coblos nomor 2, Pak Hendro juara!")  # doctest: +SKIP
-    [('Coblos', 0.21), ('juara!', 0.08), ...]
+    [('Coblos', 0.21), ('juara', 0.08), ...]
     """
-    words = text.split()
-    if not words:
+    spans = group_spans(word_spans(text), max_spans)
+    if not spans:
         return []
-    variants = [text] + [" ".join(words[:i] + words[i + 1 :]) or "." for i in range(len(words))]
+    variants = [text, *occluded_texts(text, spans)]
     meta = model.metadata_
     proba = model.predict_proba(variants, [context] * len(variants))
-    scores = side_scores(proba, meta.labels, meta.neutral_label)  # (1 + n_words,)
+    scores = side_scores(proba, meta.labels, meta.neutral_label)  # (1 + n_spans,)
     weights = scores[0] - scores[1:]
     order = np.argsort(-np.abs(weights), kind="stable")[:top]
-    return [(words[i], round(float(weights[i]), 4)) for i in order]
+    return [(text[spans[i][0] : spans[i][1]], round(float(weights[i]), 4)) for i in order]
 
 
 def worst_errors(
