@@ -138,6 +138,11 @@ def train(config: TrainConfig, output_dir: str | Path | None = None, log: Log = 
     output = Path(output_dir or config.output_dir)
     # The resolved config names the folder actually written (checkpoints are kept beside it).
     config = config.model_copy(update={"output_dir": str(output)})
+    if config.model.kind == "transformer":
+        from .base_model import resolve_base_model
+
+        # An unreachable base model should stop training before any data is read.
+        resolve_base_model(config.model.base_model, timeout=config.model.hub_timeout)
     splits = load_splits(config, log)
     neutral = config.data.neutral_label
     labels = sorted({r.label for r in splits.train if r.label})
