@@ -69,7 +69,7 @@ class ArtifactMetadata(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
 
     format_version: int
-    kind: Literal["tfidf", "transformer"]
+    kind: Literal["tfidf", "transformer", "cascade"]
     name: str
     version: str
     labels: tuple[str, ...] = Field(min_length=2)

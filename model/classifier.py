@@ -27,6 +27,7 @@ Decision = Literal["flag", "review", "clear"]
 _BACKENDS = {
     "tfidf": ("netralitas.model.tfidf", "TfidfClassifier"),
     "transformer": ("netralitas.model.transformer", "TransformerClassifier"),
+    "cascade": ("netralitas.model.cascade", "CascadeClassifier"),
 }
 
 
@@ -85,18 +86,28 @@ def decide(proba: np.ndarray, metadata: ArtifactMetadata) -> tuple[list[str], li
 
 
 def load_classifier(
-    directory: str | Path, profiles: Sequence[ElectionProfile] | None = None
+    directory: str | Path,
+    profiles: Sequence[ElectionProfile] | None = None,
+    inference: str = "auto",
 ) -> Classifier:
     """Load any netralitas artifact; `profiles` replaces the stored election profiles.
 
     A directory without `netralitas.json` but with a Hugging Face `config.json` is loaded as a
-    plain sequence-classification checkpoint by the transformer backend.
+    plain sequence-classification checkpoint by the transformer backend. `inference` ("auto",
+    "fp32", "int8", "bf16", "fp16") picks how a transformer computes; TF-IDF ignores it.
     """
+    from .fast_inference import check_inference
+
+    check_inference(inference)
     directory = Path(directory)
     if not (directory / "netralitas.json").exists() and (directory / "config.json").exists():
         module = importlib.import_module(_BACKENDS["transformer"][0])
-        return module.TransformerClassifier.from_hf_checkpoint(directory, profiles=profiles)
+        return module.TransformerClassifier.from_hf_checkpoint(
+            directory, profiles=profiles, inference=inference
+        )
     kind = read_metadata(directory).kind
     module_name, class_name = _BACKENDS[kind]
     backend = getattr(importlib.import_module(module_name), class_name)
-    return backend.from_pretrained(directory, profiles=profiles)
+    if kind == "tfidf":
+        return backend.from_pretrained(directory, profiles=profiles)
+    return backend.from_pretrained(directory, profiles=profiles, inference=inference)

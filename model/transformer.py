@@ -7,6 +7,10 @@ sequence. Logits are divided by the temperature fitted on validation data before
 Stored as safetensors weights + tokenizer files + `netralitas.json`; the folder is also a plain
 Hugging Face checkpoint. Importing this module imports neither torch nor transformers: they load
 on first use.
+
+How it computes when scoring (fp32, int8, bf16, fp16; threads; batch size) is the `inference`
+setting, resolved when the model is loaded (model/fast_inference.py); it is a choice of the
+machine that scores, not part of the artifact.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from .artifact import (
     write_profiles,
 )
 from .encoding import Features, batched_logits, tokenize
+from .fast_inference import InferencePlan, ScoringNetwork, check_inference, scoring_network
+from .inference_guard import GUARD_KEY, read_guard
 from .model_card import render_model_card
 from .normalize import TextNormalizer
 from .profiles import ElectionProfile
@@ -64,6 +70,7 @@ class TransformerClassifier:
         max_length: int = 128,
         use_context: bool = True,
         batch_size: int = 32,
+        inference: str = "auto",
     ) -> None:
         self.base_model = base_model
         self.profiles = tuple(profiles)
@@ -71,9 +78,10 @@ class TransformerClassifier:
         self.max_length = max_length
         self.use_context = use_context
         self.batch_size = batch_size
+        self.inference = inference
 
     def get_settings(self) -> dict[str, Any]:
-        """Constructor settings other than profiles (stored in the artifact)."""
+        """Constructor settings other than profiles and `inference` (stored in the artifact)."""
         return {
             "base_model": self.base_model,
             "mask_profiles": self.mask_profiles,
@@ -114,9 +122,13 @@ class TransformerClassifier:
 
     def logits_from_features(self, features: Features) -> np.ndarray:
         """Raw logits `(n, len(labels))`, before temperature, in the order of `features`."""
-        self._check_fitted()
+        plan = self.prepare_inference()
         return batched_logits(
-            self.network_, self.tokenizer_, features, len(self.labels_), self.batch_size
+            self._scoring.network,
+            self.tokenizer_,
+            features,
+            len(self.labels_),
+            plan.batch_size(self.batch_size),
         )
 
     def logits(
@@ -146,6 +158,35 @@ class TransformerClassifier:
     ) -> np.ndarray:
         """Boolean `(n,)`: which inputs are longer than `max_length` tokens and were cut."""
         return self.encode(texts, contexts)[1]
+
+    # -- inference path ------------------------------------------------------------------------
+    @property
+    def inference_plan(self) -> InferencePlan:
+        """The path this model scores with, and why (see `inference`)."""
+        return self.prepare_inference()
+
+    def prepare_inference(self) -> InferencePlan:
+        """Resolve `inference` for this artifact on this machine; build the network it needs.
+
+        Called when the model is loaded, so that quantising or casting (seconds for a base-size
+        model) is not paid by the first request; again only if the network, the setting or the
+        accuracy-guard record changed. Raises InferenceError for a path this machine cannot run.
+        """
+        self._check_fitted()
+        metadata = getattr(self, "metadata_", None)
+        key = (self.inference, metadata.extra.get(GUARD_KEY) if metadata is not None else None)
+        cached: ScoringNetwork | None = getattr(self, "_scoring", None)
+        if cached is None or not cached.fits(self.network_, key):
+            self._scoring = scoring_network(self.network_, key, read_guard(metadata))
+            logger.info("scoring with %s", self._scoring.plan.reason)
+        return self._scoring.plan
+
+    def with_inference(self, inference: str) -> TransformerClassifier:
+        """The same model scoring through another path; the fp32 network is shared, not copied."""
+        other = copy.copy(self)
+        other.inference = check_inference(inference)
+        other.prepare_inference()
+        return other
 
     def with_profiles(self, profiles: Sequence[ElectionProfile]) -> TransformerClassifier:
         """The same model reading another election: its contestants map to the same role tokens."""
@@ -209,29 +250,40 @@ class TransformerClassifier:
 
     @classmethod
     def from_pretrained(
-        cls, directory: str | Path, profiles: Sequence[ElectionProfile] | None = None
+        cls,
+        directory: str | Path,
+        profiles: Sequence[ElectionProfile] | None = None,
+        inference: str = "auto",
     ) -> TransformerClassifier:
-        """Load an artifact written by `save_pretrained`; `profiles` overrides the stored ones."""
+        """Load an artifact written by `save_pretrained`; `profiles` overrides the stored ones;
+        `inference` picks the scoring path (module docstring of fast_inference)."""
         from .hf_loading import load_for_scoring
 
+        check_inference(inference)
         directory = Path(directory)
         metadata = read_metadata(directory)
         if metadata.kind != cls.kind:
             raise ArtifactError(f"{directory} holds a {metadata.kind!r} model, not {cls.kind!r}")
         stored = read_profiles(directory, metadata.profiles)
         model = cls(
-            profiles=stored if profiles is None else profiles, **metadata.extra.get("settings", {})
+            profiles=stored if profiles is None else profiles,
+            inference=inference,
+            **metadata.extra.get("settings", {}),
         )
         tokenizer, network = load_for_scoring(directory)
         model.attach(tokenizer, network, metadata.labels, directory)
         model.temperature_ = float(metadata.extra.get("temperature", 1.0))
         model.base_model_revision_ = metadata.extra.get("base_model_revision")
         model.metadata_ = metadata
+        model.prepare_inference()
         return model
 
     @classmethod
     def from_hf_checkpoint(
-        cls, directory: str | Path, profiles: Sequence[ElectionProfile] | None = None
+        cls,
+        directory: str | Path,
+        profiles: Sequence[ElectionProfile] | None = None,
+        inference: str = "auto",
     ) -> TransformerClassifier:
         """Load a plain Hugging Face sequence-classification folder trained elsewhere.
 
@@ -241,6 +293,7 @@ class TransformerClassifier:
         """
         from .hf_loading import load_for_scoring
 
+        check_inference(inference)
         directory = Path(directory)
         tokenizer, network = load_for_scoring(directory)
         config = network.config
@@ -258,6 +311,7 @@ class TransformerClassifier:
             profiles=profiles or (),
             mask_profiles=bool(profiles),
             max_length=int(min(limits)),
+            inference=inference,
         )
         model.attach(tokenizer, network, labels, directory)
         model.temperature_ = 1.0
@@ -282,4 +336,5 @@ class TransformerClassifier:
                 "note": "thresholds are 0.5 defaults, not chosen on validation data",
             },
         )
+        model.prepare_inference()
         return model

@@ -56,7 +56,7 @@ def _load_model(settings: ServeSettings) -> Classifier:
             "to a directory written by `netralitas train`"
         )
     profiles = load_profiles(list(settings.profiles)) if settings.profiles else None
-    return load_classifier(settings.model_dir, profiles=profiles)
+    return load_classifier(settings.model_dir, profiles=profiles, inference=settings.inference)
 
 
 def _thread_setup(settings: ServeSettings) -> Callable[[], None] | None:

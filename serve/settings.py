@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,6 +74,11 @@ class ServeSettings(BaseSettings):
         ge=1,
         description="intra-op threads for the transformer backend (default: torch's choice); 1 "
         "avoids thread stalls on a shared or busy CPU",
+    )
+    inference: Literal["auto", "fp32", "int8", "bf16", "fp16"] = Field(
+        default="auto",
+        description="transformer inference path; auto: int8 on CPU when the artifact's accuracy "
+        "guard passed, else fp32; bf16/fp16 on CUDA",
     )
     # Reviewer feedback store: a SQLite file path, or a SQLAlchemy URL (postgresql+psycopg://...).
     feedback_db: str = Field(default="feedback.sqlite3", description="SQLite path or DB URL")

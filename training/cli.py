@@ -1,5 +1,5 @@
-"""The `netralitas` command line: train, evaluate, score, data validate, data split, serve,
-feedback export, api-key."""
+"""The `netralitas` command line: train, evaluate, score, validate-fast, cascade, data validate,
+data split, serve, feedback export, api-key."""
 
 from __future__ import annotations
 
@@ -23,11 +23,17 @@ def _table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def _load_model(model_dir: str, profile: list[str] | None):
+def _load_model(model_dir: str, profile: list[str] | None, inference: str = "auto"):
     from netralitas.model.classifier import load_classifier
     from netralitas.model.profiles import load_profiles
 
-    return load_classifier(model_dir, profiles=load_profiles(profile) if profile else None)
+    model = load_classifier(
+        model_dir, profiles=load_profiles(profile) if profile else None, inference=inference
+    )
+    plan = getattr(model, "inference_plan", None)  # transformer models: how they compute
+    if plan is not None:
+        print(f"{model_dir}: scoring with {plan.reason}", file=sys.stderr)
+    return model
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -44,7 +50,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .records import load_records
     from .report import write_evaluation
 
-    model = _load_model(args.model_dir, args.profile)
+    model = _load_model(args.model_dir, args.profile, args.inference)
     records = load_records(args.data, format=args.format)
     evaluation = evaluate_model(model, records, seed=args.seed, min_slice_size=args.min_slice_size)
     result = evaluation.result
@@ -52,7 +58,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     result["data"] = str(args.data)
     if args.compare:
         other = evaluate_model(
-            _load_model(args.compare, args.profile), records, seed=args.seed, with_robustness=False
+            _load_model(args.compare, args.profile, args.inference),
+            records,
+            seed=args.seed,
+            with_robustness=False,
         )
         other.result["model"]["dir"] = args.compare
         result["comparison"] = compare_evaluations(evaluation, other, seed=args.seed)
@@ -133,7 +142,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from .records import load_records, write_jsonl
     from .scoring import score_records
 
-    model = _load_model(args.model_dir, args.profile)
+    model = _load_model(args.model_dir, args.profile, args.inference)
     records = load_records(args.input, require_label=False, format=args.format)
     rows = list(score_records(model, records, progress=True))
     if args.table:
@@ -157,6 +166,41 @@ def cmd_score(args: argparse.Namespace) -> int:
     elif not args.table:
         for row in rows:
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return 0
+
+
+def cmd_validate_fast(args: argparse.Namespace) -> int:
+    from .fast_check import describe_guard, validate_fast
+
+    guard = validate_fast(
+        args.model_dir,
+        args.data,
+        path=args.path,
+        min_agreement=args.min_agreement,
+        format=args.format,
+        write=not args.dry_run,
+    )
+    print(describe_guard(guard))
+    if not args.dry_run:
+        print(f"recorded in {Path(args.model_dir) / 'netralitas.json'}")
+    return 0 if guard.passed else 1
+
+
+def cmd_cascade(args: argparse.Namespace) -> int:
+    from netralitas.model.cascade import CascadeClassifier
+
+    screen = _load_model(args.screen_dir, None)
+    model = _load_model(args.model_dir, None)
+    try:
+        cascade = CascadeClassifier(screen, model, args.threshold)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    cascade.save_pretrained(args.output)
+    print(
+        f"wrote {args.output}: posts with a screen side score >= {args.threshold:g} go to "
+        f"{args.model_dir}; score it like any model (netralitas score {args.output} FILE)"
+    )
     return 0
 
 
@@ -258,6 +302,18 @@ def cmd_data_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _inference_flag(p: argparse.ArgumentParser) -> None:
+    from netralitas.model.fast_inference import INFERENCE_MODES
+
+    p.add_argument(
+        "--inference",
+        default="auto",
+        choices=INFERENCE_MODES,
+        help="how a transformer computes: auto (default: int8 on a CPU where the artifact's "
+        "accuracy guard passed, else fp32; bf16/fp16 on CUDA), fp32, int8, bf16, fp16",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .convert import CONVERTERS
     from .records import FORMATS
@@ -309,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="election profile TOML to apply instead of the stored ones",
     )
     p.add_argument("--format", default="auto", choices=FORMATS)
+    _inference_flag(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("score", help="score posts; JSONL out, one row per input row, same order")
@@ -324,7 +381,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--table", action="store_true", help="print a readable table")
     p.add_argument("--format", default="auto", choices=FORMATS)
+    _inference_flag(p)
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser(
+        "validate-fast",
+        help="check a transformer's fast inference path against fp32; record it in the artifact",
+        description="Scores DATA with fp32 and with the fast path and records label agreement and "
+        "the largest probability difference in netralitas.json; 'auto' uses the fast path only "
+        "when the agreement reaches --min-agreement. Exit code 1 when it does not.",
+    )
+    p.add_argument("model_dir")
+    p.add_argument("data", help="posts to compare on, e.g. the validation split (labels unused)")
+    p.add_argument("--path", default="int8", choices=["int8", "bf16", "fp16"])
+    p.add_argument("--min-agreement", type=float, default=0.99, help="default 0.99")
+    p.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
+    p.add_argument("--format", default="auto", choices=FORMATS)
+    p.set_defaults(func=cmd_validate_fast)
+
+    p = sub.add_parser(
+        "cascade",
+        help="combine a TF-IDF screen and a transformer: only posts the screen does not clear "
+        "go to the transformer",
+    )
+    p.add_argument("screen_dir", help="the screening artifact (the TF-IDF baseline)")
+    p.add_argument("model_dir", help="the transformer artifact that decides")
+    p.add_argument("--output", required=True, help="cascade artifact directory to write")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=0.1,
+        help="screen side score from which a post goes to the transformer (default 0.1; at most "
+        "the transformer's flag threshold; benchmarks/cascade.py measures the recall it costs)",
+    )
+    p.set_defaults(func=cmd_cascade)
 
     data = sub.add_parser("data", help="check and split labelled data").add_subparsers(
         dest="data_command", required=True
@@ -392,6 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from netralitas.model.artifact import ArtifactError
+    from netralitas.model.fast_inference import InferenceError
     from netralitas.model.profiles import ProfileError
 
     from .config import ConfigError
@@ -400,7 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DataError, ConfigError, ArtifactError, ProfileError) as exc:
+    except (DataError, ConfigError, ArtifactError, ProfileError, InferenceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

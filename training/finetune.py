@@ -199,6 +199,7 @@ def _new_model(
         max_length=settings.max_length,
         use_context=settings.use_context,
         batch_size=settings.eval_batch_size,
+        inference="fp32",  # thresholds, metrics and calibration are the reference path's
     )
     model.attach(tokenizer, network, labels, resolved.path)
     model.base_model_revision_ = resolved.revision

@@ -207,6 +207,10 @@ def train(config: TrainConfig, output_dir: str | Path | None = None, log: Log = 
     model.metadata_ = metadata.model_copy(update={"metrics": metrics})
     if int(os.environ.get("RANK", "0")) != 0:  # torchrun / accelerate launch: rank 0 saves
         return output
+    if config.model.kind == "transformer":  # may "auto" score with int8? (README "Fast scoring")
+        from .fast_check import guard_trained_model
+
+        guard_trained_model(model, v_texts, v_contexts, v_proba, log)
     model.save_pretrained(output)
     _log_summary(metrics, thresholds, log)
     log(f"saved {output}")
