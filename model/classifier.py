@@ -8,17 +8,19 @@ such as support/attack/neutral alike.
 
 from __future__ import annotations
 
+import copy
 import importlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, Self, runtime_checkable
 
 import numpy as np
 
 from .artifact import ArtifactMetadata, read_metadata
+from .normalize import TextNormalizer
 from .profiles import ElectionProfile
 
-__all__ = ["Classifier", "Decision", "decide", "load_classifier", "side_scores"]
+__all__ = ["Classifier", "Decision", "ProfileReading", "decide", "load_classifier", "side_scores"]
 
 Decision = Literal["flag", "review", "clear"]
 
@@ -53,6 +55,35 @@ class Classifier(Protocol):
     def save_pretrained(self, directory: str | Path) -> Path: ...
 
     def with_profiles(self, profiles: Sequence[ElectionProfile]) -> Classifier: ...
+
+
+class ProfileReading:
+    """What both backends share: labels learned by fitting, and reading text through the one
+    `TextNormalizer` built from the model's election profiles (swappable without retraining).
+
+    Subclasses set `profiles`, `mask_profiles` in their constructor and `labels_` when fitted.
+    """
+
+    profiles: tuple[ElectionProfile, ...]
+    mask_profiles: bool
+    labels_: tuple[str, ...]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.labels_
+
+    @property
+    def normalizer(self) -> TextNormalizer:
+        if getattr(self, "_normalizer", None) is None:
+            self._normalizer = TextNormalizer(self.profiles, mask=self.mask_profiles)
+        return self._normalizer
+
+    def with_profiles(self, profiles: Sequence[ElectionProfile]) -> Self:
+        """The same model reading another election: its contestants map to the same role tokens."""
+        other = copy.copy(self)
+        other.profiles = tuple(profiles)
+        other._normalizer = None
+        return other
 
 
 def side_scores(proba: np.ndarray, labels: Sequence[str], neutral_label: str) -> np.ndarray:

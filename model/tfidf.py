@@ -7,7 +7,6 @@ be read differently under a campaign post. Stored with skops, never pickle.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from .artifact import (
     write_metadata,
     write_profiles,
 )
-from .normalize import TextNormalizer
+from .classifier import ProfileReading
 from .profiles import ElectionProfile
 from .stemming import StemTokenizer
 
@@ -75,7 +74,7 @@ def check_inputs(
     return texts, contexts
 
 
-class TfidfClassifier:
+class TfidfClassifier(ProfileReading):
     """TF-IDF word + character n-grams, context block, class-weighted logistic regression.
 
     The constructor only stores settings (scikit-learn contract); `fit` learns `pipeline_` and
@@ -121,16 +120,6 @@ class TfidfClassifier:
             "use_context": self.use_context,
             "max_iter": self.max_iter,
         }
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return self.labels_
-
-    @property
-    def normalizer(self) -> TextNormalizer:
-        if getattr(self, "_normalizer", None) is None:
-            self._normalizer = TextNormalizer(self.profiles, mask=self.mask_profiles)
-        return self._normalizer
 
     def _build(self, with_context: bool):
         from sklearn.compose import ColumnTransformer
@@ -217,13 +206,6 @@ class TfidfClassifier:
         """TF-IDF reads every word of any length: nothing is ever truncated."""
         texts, _ = check_inputs(texts, contexts)
         return np.zeros(len(texts), dtype=bool)
-
-    def with_profiles(self, profiles: Sequence[ElectionProfile]) -> TfidfClassifier:
-        """The same model reading another election: its contestants map to the same role tokens."""
-        other = copy.copy(self)
-        other.profiles = tuple(profiles)
-        other._normalizer = None
-        return other
 
     # -- persistence -----------------------------------------------------------------------------
     def save_pretrained(self, directory: str | Path) -> Path:

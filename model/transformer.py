@@ -37,11 +37,11 @@ from .artifact import (
     write_metadata,
     write_profiles,
 )
+from .classifier import ProfileReading
 from .encoding import Features, batched_logits, tokenize
 from .fast_inference import InferencePlan, ScoringNetwork, check_inference, scoring_network
 from .inference_guard import GUARD_KEY, read_guard
 from .model_card import render_model_card
-from .normalize import TextNormalizer
 from .profiles import ElectionProfile
 from .tfidf import check_inputs
 
@@ -52,7 +52,7 @@ NEUTRAL_NAMES = ("neutral", "netral")
 logger = logging.getLogger(__name__)
 
 
-class TransformerClassifier:
+class TransformerClassifier(ProfileReading):
     """A sequence-classification network and its tokenizer, reading normalised text.
 
     The constructor only stores settings; the learned state (`tokenizer_`, `network_`,
@@ -89,16 +89,6 @@ class TransformerClassifier:
             "use_context": self.use_context,
             "batch_size": self.batch_size,
         }
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return self.labels_
-
-    @property
-    def normalizer(self) -> TextNormalizer:
-        if getattr(self, "_normalizer", None) is None:
-            self._normalizer = TextNormalizer(self.profiles, mask=self.mask_profiles)
-        return self._normalizer
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "network_"):
@@ -186,13 +176,6 @@ class TransformerClassifier:
         other = copy.copy(self)
         other.inference = check_inference(inference)
         other.prepare_inference()
-        return other
-
-    def with_profiles(self, profiles: Sequence[ElectionProfile]) -> TransformerClassifier:
-        """The same model reading another election: its contestants map to the same role tokens."""
-        other = copy.copy(self)
-        other.profiles = tuple(profiles)
-        other._normalizer = None
         return other
 
     # -- persistence -----------------------------------------------------------------------------
