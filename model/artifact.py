@@ -93,8 +93,9 @@ def write_metadata(directory: Path, metadata: ArtifactMetadata) -> None:
     (directory / METADATA_FILE).write_text(metadata.model_dump_json(indent=2), encoding="utf-8")
 
 
-def read_metadata(directory: str | Path) -> ArtifactMetadata:
-    """Read and check `netralitas.json`; every failure says what to do about it."""
+def read_metadata(directory: str | Path, kind: str | None = None) -> ArtifactMetadata:
+    """Read and check `netralitas.json` (and, if given, that it holds a `kind` model); every
+    failure says what to do about it."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ArtifactError(
@@ -118,9 +119,12 @@ def read_metadata(directory: str | Path) -> ArtifactMetadata:
             f"({FORMAT_VERSION}); upgrade netralitas to load it"
         )
     try:
-        return ArtifactMetadata.model_validate(raw)
+        metadata = ArtifactMetadata.model_validate(raw)
     except ValidationError as exc:
         raise ArtifactError(f"{path} is not valid artifact metadata: {exc}") from exc
+    if kind is not None and metadata.kind != kind:
+        raise ArtifactError(f"{directory} holds a {metadata.kind!r} model, not {kind!r}")
+    return metadata
 
 
 def write_profiles(directory: Path, profiles: tuple[ElectionProfile, ...]) -> None:

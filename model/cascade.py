@@ -204,9 +204,7 @@ class CascadeClassifier:
     ) -> CascadeClassifier:
         """Load a cascade written by `save_pretrained`; `inference` applies to the model."""
         directory = Path(directory)
-        metadata = read_metadata(directory)
-        if metadata.kind != cls.kind:
-            raise ArtifactError(f"{directory} holds a {metadata.kind!r} model, not {cls.kind!r}")
+        metadata = read_metadata(directory, kind=cls.kind)
         config = metadata.extra.get("cascade")
         if not isinstance(config, dict) or not isinstance(config.get("threshold"), int | float):
             raise ArtifactError(

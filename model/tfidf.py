@@ -229,9 +229,7 @@ class TfidfClassifier(ProfileReading):
         import skops.io as sio
 
         directory = Path(directory)
-        metadata = read_metadata(directory)
-        if metadata.kind != cls.kind:
-            raise ArtifactError(f"{directory} holds a {metadata.kind!r} model, not {cls.kind!r}")
+        metadata = read_metadata(directory, kind=cls.kind)
         path = directory / MODEL_FILE
         if not path.is_file():
             raise ArtifactError(f"{directory} is incomplete: {MODEL_FILE} is missing; retrain it")

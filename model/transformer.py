@@ -244,9 +244,7 @@ class TransformerClassifier(ProfileReading):
 
         check_inference(inference)
         directory = Path(directory)
-        metadata = read_metadata(directory)
-        if metadata.kind != cls.kind:
-            raise ArtifactError(f"{directory} holds a {metadata.kind!r} model, not {cls.kind!r}")
+        metadata = read_metadata(directory, kind=cls.kind)
         stored = read_profiles(directory, metadata.profiles)
         model = cls(
             profiles=stored if profiles is None else profiles,
