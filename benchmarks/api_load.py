@@ -182,7 +182,7 @@ def start_server(model_dir: str, batching: bool, workdir: Path, key_entry: str, 
         "NETRALITAS_QUEUE_SIZE": "1024",
     }
     env |= dict(item.split("=", 1) for item in extra)
-    command = [sys.executable, "-m", "netralitas.training.cli", "serve", model_dir]
+    command = [sys.executable, "-m", "netralitas.cli.main", "serve", model_dir]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     log = open(workdir / f"server-{port}.log", "wb")  # noqa: SIM115 (closed with the process)
     print(f"server log: {workdir / f'server-{port}.log'}", file=sys.stderr)
@@ -206,7 +206,7 @@ def offline_throughput(
 ) -> float:
     """Items per second of `predict_proba` on batches of `batch` items (the same texts the
     clients send, in turn), in this process."""
-    from netralitas.model.classifier import load_classifier
+    from netralitas.model.loading import load_classifier
 
     model = load_classifier(model_dir)
     batches = [[texts[(r * batch + i) % len(texts)] for i in range(batch)] for r in range(rounds)]

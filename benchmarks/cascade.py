@@ -6,7 +6,7 @@ the transformer's stored thresholds; printed per threshold: the share of posts r
 and precision, review recall (flag or review band), and the recall lost against the transformer
 alone.
 
-Speed (`--speed-model`, default `--model`): posts per second of `score_records` (the code behind
+Speed (`--speed-model`, default `--model`): posts per second of `Scorer.score` (the code behind
 `netralitas score`) for the transformer alone and for each cascade, on a mix of posts of the
 bundled validation and test splits (held out from the baseline's training) that is
 `--non-political-share` non-political (most monitored posts are not about politics at all).
@@ -34,8 +34,8 @@ HELD_OUT = [REPO / "data" / "starter" / f"{split}.jsonl" for split in ("validati
 
 def quality(screen, model, records, thresholds: list[float]) -> None:
     """Recall and precision of the transformer alone and of each cascade on labelled records."""
-    from netralitas.model.cascade import CascadeClassifier
-    from netralitas.model.classifier import decide
+    from netralitas.model.backends.cascade import CascadeClassifier
+    from netralitas.model.decision import decide
 
     texts, contexts = [r.text for r in records], [r.context for r in records]
     meta = model.metadata_
@@ -80,7 +80,7 @@ def quality(screen, model, records, thresholds: list[float]) -> None:
 def realistic_mix(n: int, share: float, files: list[Path], seed: int = 0):
     """`n` posts of `files`, `share` of them tagged non-political and the rest political (taking
     a side or not, in their proportions in `files`), shuffled."""
-    from netralitas.training.records import load_records
+    from netralitas.data.records import load_records
 
     records = [r for f in files for r in load_records(f)]
     rng = random.Random(seed)
@@ -96,8 +96,8 @@ def realistic_mix(n: int, share: float, files: list[Path], seed: int = 0):
 
 
 def speed(screen, model, records, thresholds: list[float], rounds: int) -> None:
-    from netralitas.model.cascade import CascadeClassifier
-    from netralitas.training.scoring import score_records
+    from netralitas.model.backends.cascade import CascadeClassifier
+    from netralitas.model.scorer import Scorer
 
     contenders = {"transformer alone": model, "screen alone (TF-IDF)": screen}
     for t in thresholds:
@@ -109,12 +109,12 @@ def speed(screen, model, records, thresholds: list[float], rounds: int) -> None:
     }
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for c in contenders.values():
-        list(score_records(c, records[:16]))  # warm-up
+        list(Scorer(c).score(records[:16]))  # warm-up
     print(f"load average before: {_load()}")
     for _ in range(rounds):
         for name, c in contenders.items():
             start = time.perf_counter()
-            list(score_records(c, records))
+            list(Scorer(c).score(records))
             times[name].append(time.perf_counter() - start)
     print(f"load average after: {_load()}")
     base = len(records) / min(times["transformer alone"])
@@ -130,8 +130,8 @@ def _load() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from netralitas.model.classifier import load_classifier
-    from netralitas.training.records import load_records
+    from netralitas.data.records import load_records
+    from netralitas.model.loading import load_classifier
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--screen", required=True, help="the TF-IDF artifact")

@@ -20,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from netralitas.model.classifier import load_classifier
+from netralitas.data.records import load_records, write_jsonl
+from netralitas.data.split import _groups
+from netralitas.evaluation.metrics import evaluate_predictions
+from netralitas.model.loading import load_classifier
+from netralitas.model.records import Record
 from netralitas.training.config import TrainConfig, apply_overrides
-from netralitas.training.metrics import evaluate_predictions
-from netralitas.training.records import Record, load_records, write_jsonl
-from netralitas.training.split import _groups
 
 
 def folds_of(records: list[Record], k: int, seed: int) -> np.ndarray:

@@ -31,8 +31,8 @@ def build(vocab: Path, num_labels: int, seed: int = 0):
     import torch
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
-    from netralitas.model.hf_loading import add_role_tokens
-    from netralitas.model.transformer import TransformerClassifier
+    from netralitas.model.backends.transformer.classifier import TransformerClassifier
+    from netralitas.model.backends.transformer.hf_loading import add_role_tokens
 
     if not vocab.is_file():
         raise SystemExit(f"vocabulary {vocab} does not exist; pass --vocab PATH/TO/vocab.txt")

@@ -15,8 +15,8 @@ import statistics
 import time
 from pathlib import Path
 
-from netralitas.model.normalize import TextNormalizer
-from netralitas.model.profiles import load_profiles
+from netralitas.model.text.normalize import TextNormalizer
+from netralitas.model.text.profiles import load_profiles
 
 
 def main() -> None:

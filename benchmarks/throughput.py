@@ -1,7 +1,7 @@
 """Posts per second: the Hugging Face `pipeline` against `netralitas score`'s fast path, same run.
 
 One process, one model directory, the same posts (real-length posts of the bundled data, or
-`--input FILE`). Each round times the `pipeline` at its default batch size, then `score_records`
+`--input FILE`). Each round times the `pipeline` at its default batch size, then `Scorer.score`
 (the code behind `netralitas score`) with `--inference` (and any `--also` paths), then the TF-IDF
 baseline if `--baseline` is given. Rounds alternate so that a busy neighbour on a shared machine
 slows every contender alike; the best and the median round of each are printed, with the ratio to
@@ -35,7 +35,7 @@ def load_posts(path: Path | None, n: int, seed: int = 0):
     """`n` records (text, context) from `path`, or a fixed sample of the bundled data."""
     import random
 
-    from netralitas.training.records import load_records
+    from netralitas.data.records import load_records
 
     records = []
     for file in [path] if path else BUNDLED:
@@ -59,12 +59,12 @@ def pipeline_runner(model_dir: str, records, max_length: int) -> Callable[[], No
 
 
 def score_runner(model, records) -> Callable[[], None]:
-    from netralitas.training.scoring import score_records
+    from netralitas.model.scorer import Scorer
 
-    list(score_records(model, records[:16]))  # warm-up
+    list(Scorer(model).score(records[:16]))  # warm-up
 
     def run() -> None:
-        list(score_records(model, records))
+        list(Scorer(model).score(records))
 
     return run
 
@@ -75,7 +75,7 @@ def _median_tokens(model, records) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from netralitas.model.classifier import load_classifier
+    from netralitas.model.loading import load_classifier
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model-dir", required=True, help="a transformer artifact")

@@ -1,1 +1,1 @@
-"""Text normalisation, election profiles, classifiers and the artifact format."""
+"""The core: text preparation, the record type, the backend contract and registry, the artifact format, backends and the Scorer."""

@@ -23,15 +23,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .profiles import ElectionProfile
+from netralitas.model.registry import backend_kinds
+from netralitas.model.text.profiles import ElectionProfile
 
 __all__ = [
     "FORMAT_VERSION",
     "METADATA_FILE",
     "ArtifactError",
     "ArtifactMetadata",
+    "CalibrationSummary",
+    "EvaluationSummary",
+    "SplitSummary",
     "Thresholds",
     "atomic_directory",
     "read_metadata",
@@ -63,13 +67,55 @@ class Thresholds(BaseModel):
     precision_target_met: bool
 
 
+class SplitSummary(BaseModel):
+    """Headline figures of one labelled split, at the stored flag threshold."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    n: int = Field(ge=0)
+    # None where a figure is undefined on the split (e.g. PR-AUC without a positive row).
+    macro_f1: float | None
+    macro_f1_ci95: tuple[float | None, float | None]
+    macro_f1_argmax: float | None
+    precision: float | None = Field(description="of 'takes a side' at the flag threshold")
+    recall: float | None = Field(description="of 'takes a side' at the flag threshold")
+    pr_auc: float | None = None
+
+
+class CalibrationSummary(BaseModel):
+    """How the probabilities were calibrated, and what it did on the data it was fitted on."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    method: Literal["temperature"] = "temperature"
+    temperature: float = Field(gt=0)
+    nll_before: float
+    nll_after: float
+    ece_before: float
+    ece_after: float
+
+
+class EvaluationSummary(BaseModel):
+    """What the model card and `/v1/model` readers need to trust a model, typed.
+
+    The full evaluation record (per class, per tag, curves) stays in `metrics`; this is the part
+    that other code reads by name, so its keys can never drift from what training writes.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    validation: SplitSummary | None = None
+    test: SplitSummary | None = None
+    calibration: CalibrationSummary | None = None
+
+
 class ArtifactMetadata(BaseModel):
     """Everything needed to load and trust a model, stored as `netralitas.json`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
 
     format_version: int
-    kind: Literal["tfidf", "transformer", "cascade"]
+    kind: str = Field(description="the backend that reads it; a key of model/registry.py")
     name: str
     version: str
     labels: tuple[str, ...] = Field(min_length=2)
@@ -81,9 +127,19 @@ class ArtifactMetadata(BaseModel):
     data_fingerprint: str = ""
     data_counts: dict[str, dict[str, int]] = {}
     metrics: dict[str, Any] = {}
+    summary: EvaluationSummary = EvaluationSummary()
     package_version: str
     created_at: dt.datetime
     extra: dict[str, Any] = {}
+
+    @field_validator("kind")
+    @classmethod
+    def _registered(cls, kind: str) -> str:
+        if kind not in backend_kinds():
+            raise ValueError(
+                f"no backend of kind {kind!r} is registered (known: {', '.join(backend_kinds())})"
+            )
+        return kind
 
     def positive_labels(self) -> tuple[str, ...]:
         return tuple(label for label in self.labels if label != self.neutral_label)

@@ -1,52 +1,47 @@
 """The model card (`README.md`) written into a transformer artifact, rendered from its metadata.
 
-Rendered from `netralitas.json` alone, so the card can never disagree with the artifact it sits in.
+Rendered from `netralitas.json` alone (its typed `summary`, never raw metric keys), so the card can never disagree with the artifact it sits in.
 It states what the model is for and what it must not be used for: a score supports a human
 review; it is not a verdict on a person.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from .artifact import ArtifactMetadata
+from netralitas.model.artifact import ArtifactMetadata, EvaluationSummary
 
 __all__ = ["render_model_card"]
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
-    return f"{value:.{digits}f}" if isinstance(value, int | float) else "n/a"
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return f"{value:.{digits}f}" if value is not None else "n/a"
 
 
-def _metrics_rows(metrics: dict[str, Any]) -> list[str]:
+def _metrics_rows(summary: EvaluationSummary) -> list[str]:
     rows = []
-    for split in ("validation", "test"):
-        m = metrics.get(split)
-        if not isinstance(m, dict):
+    for split, m in (("validation", summary.validation), ("test", summary.test)):
+        if m is None:
             continue
-        low, high = (m.get("macro_f1_ci95") or [None, None])[:2]
-        at = m.get("at_threshold", {})
+        low, high = m.macro_f1_ci95
         rows.append(
-            f"| {split} | {m.get('n', 'n/a')} | {_fmt(m.get('macro_f1'))} "
-            f"[{_fmt(low)}, {_fmt(high)}] | {_fmt(m.get('macro_f1_argmax'))} | "
-            f"{_fmt(at.get('precision'))} | {_fmt(at.get('recall'))} | {_fmt(m.get('pr_auc'))} |"
+            f"| {split} | {m.n} | {_fmt(m.macro_f1)} [{_fmt(low)}, {_fmt(high)}] | "
+            f"{_fmt(m.macro_f1_argmax)} | {_fmt(m.precision)} | {_fmt(m.recall)} | "
+            f"{_fmt(m.pr_auc)} |"
         )
     return rows
 
 
-def _calibration_lines(metrics: dict[str, Any]) -> list[str]:
-    cal = metrics.get("calibration")
-    if not isinstance(cal, dict):
+def _calibration_lines(summary: EvaluationSummary) -> list[str]:
+    cal = summary.calibration
+    if cal is None:
         return ["Not calibrated (temperature 1)."]
     return [
-        f"Temperature scaling fitted on the validation split: T = {_fmt(cal.get('temperature'))}.",
+        f"Temperature scaling fitted on the validation split: T = {_fmt(cal.temperature)}.",
         "",
         "| validation | before | after |",
         "|---|---|---|",
-        f"| negative log-likelihood | {_fmt(cal.get('nll_before'), 4)} | "
-        f"{_fmt(cal.get('nll_after'), 4)} |",
-        f"| expected calibration error (side score) | {_fmt(cal.get('ece_before'), 4)} | "
-        f"{_fmt(cal.get('ece_after'), 4)} |",
+        f"| negative log-likelihood | {_fmt(cal.nll_before, 4)} | {_fmt(cal.nll_after, 4)} |",
+        f"| expected calibration error (side score) | {_fmt(cal.ece_before, 4)} | "
+        f"{_fmt(cal.ece_after, 4)} |",
     ]
 
 
@@ -60,7 +55,7 @@ def render_model_card(metadata: ArtifactMetadata) -> str:
         for split, c in metadata.data_counts.items()
     )
     t = metadata.thresholds
-    rows = _metrics_rows(metadata.metrics)
+    rows = _metrics_rows(metadata.summary)
     front = ["language: id", "library_name: transformers", "pipeline_tag: text-classification"]
     if "/" in base and not base.startswith((".", "/", "~")):  # a hub id, not a local folder
         front.append(f"base_model: {base}")
@@ -112,7 +107,7 @@ def render_model_card(metadata: ArtifactMetadata) -> str:
         "",
         "## Calibration",
         "",
-        *_calibration_lines(metadata.metrics),
+        *_calibration_lines(metadata.summary),
         "",
         "## How to use",
         "",

@@ -20,18 +20,18 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from netralitas.model.classifier import Classifier, load_classifier
-
-from .auth import KeyRing
-from .batcher import MicroBatcher
-from .deps import ServiceState
-from .errors import install_error_handlers
-from .feedback import FeedbackStore
-from .limits import BodyLimitMiddleware
-from .metrics import Metrics, ObservabilityMiddleware
-from .routes import router
-from .schemas import ProfileInfo
-from .settings import ServeSettings, get_settings
+from netralitas.model.backend import Classifier
+from netralitas.model.scorer import Scorer
+from netralitas.serve.auth import KeyRing
+from netralitas.serve.batcher import MicroBatcher
+from netralitas.serve.deps import ServiceState
+from netralitas.serve.errors import install_error_handlers
+from netralitas.serve.feedback import FeedbackStore
+from netralitas.serve.limits import BodyLimitMiddleware
+from netralitas.serve.metrics import Metrics, ObservabilityMiddleware
+from netralitas.serve.routes import router
+from netralitas.serve.schemas import ProfileInfo
+from netralitas.serve.settings import ServeSettings, get_settings
 
 __all__ = ["create_app"]
 
@@ -47,16 +47,22 @@ Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>`; keys carr
 """
 
 
-def _load_model(settings: ServeSettings) -> Classifier:
-    from netralitas.model.profiles import load_profiles
-
+def _load_scorer(settings: ServeSettings) -> Scorer:
     if settings.model_dir is None:
         raise ValueError(
             "no model to serve: pass MODEL_DIR to `netralitas serve` or set NETRALITAS_MODEL_DIR "
             "to a directory written by `netralitas train`"
         )
-    profiles = load_profiles(list(settings.profiles)) if settings.profiles else None
-    return load_classifier(settings.model_dir, profiles=profiles, inference=settings.inference)
+    scorer = Scorer.from_pretrained(
+        settings.model_dir,
+        settings.profiles,
+        inference=settings.inference,
+        top_k=settings.explain_top_k,
+        max_spans=settings.explain_max_spans,
+    )
+    if scorer.describe():
+        log.info("%s", scorer.describe())
+    return scorer
 
 
 def _thread_setup(settings: ServeSettings) -> Callable[[], None] | None:
@@ -78,10 +84,7 @@ def _thread_setup(settings: ServeSettings) -> Callable[[], None] | None:
 
 
 def _profile_info(model: Classifier) -> list[ProfileInfo]:
-    profiles = getattr(model, "profiles", None)
-    if profiles is None:
-        return [ProfileInfo(id=pid) for pid in model.metadata_.profiles]
-    return [ProfileInfo(id=p.id, title=p.title) for p in profiles]
+    return [ProfileInfo(id=p.id, title=p.title) for p in model.profiles]
 
 
 def _batcher(model: Classifier, state: ServiceState) -> MicroBatcher:
@@ -124,12 +127,18 @@ def create_app(settings: ServeSettings | None = None, model: Classifier | None =
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        loaded = model if model is not None else await asyncio.to_thread(_load_model, settings)
+        if model is not None:
+            scorer = Scorer(
+                model, top_k=settings.explain_top_k, max_spans=settings.explain_max_spans
+            )
+        else:
+            scorer = await asyncio.to_thread(_load_scorer, settings)
+        loaded = scorer.model
         store = FeedbackStore(settings.feedback_url())
         await asyncio.to_thread(store.create)
         batcher = _batcher(loaded, state)
         await batcher.start()
-        state.model, state.batcher, state.store = loaded, batcher, store
+        state.scorer, state.batcher, state.store = scorer, batcher, store
         state.profiles = _profile_info(loaded)
         state.metrics.set_model(loaded.metadata_)
         meta = loaded.metadata_
@@ -137,7 +146,7 @@ def create_app(settings: ServeSettings | None = None, model: Classifier | None =
         try:
             yield
         finally:
-            state.model = state.batcher = state.store = None
+            state.scorer = state.batcher = state.store = None
             await batcher.stop()
             store.close()
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from netralitas.model.classifier import Classifier
+from netralitas.model.backend import Classifier
 
 __all__ = ["BatchObserver", "MicroBatcher", "Prediction", "QueueFull"]
 

@@ -14,15 +14,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from netralitas.model.classifier import Classifier
-
-from .auth import ApiKey, KeyRing, Scope
-from .batcher import MicroBatcher
-from .errors import ApiError
-from .feedback import FeedbackStore
-from .metrics import Metrics
-from .schemas import ProfileInfo
-from .settings import ServeSettings
+from netralitas.model.backend import Classifier
+from netralitas.model.scorer import Scorer
+from netralitas.serve.auth import ApiKey, KeyRing, Scope
+from netralitas.serve.batcher import MicroBatcher
+from netralitas.serve.errors import ApiError
+from netralitas.serve.feedback import FeedbackStore
+from netralitas.serve.metrics import Metrics
+from netralitas.serve.schemas import ProfileInfo
+from netralitas.serve.settings import ServeSettings
 
 __all__ = ["Ready", "ReadyService", "ServiceState", "get_service", "require"]
 
@@ -34,14 +34,18 @@ class ServiceState:
     settings: ServeSettings
     keys: KeyRing
     metrics: Metrics
-    model: Classifier | None = None
+    scorer: Scorer | None = None
     batcher: MicroBatcher | None = None
     store: FeedbackStore | None = None
     profiles: list[ProfileInfo] = field(default_factory=list)
 
     @property
+    def model(self) -> Classifier | None:
+        return self.scorer.model if self.scorer is not None else None
+
+    @property
     def ready(self) -> bool:
-        return self.model is not None and self.batcher is not None and self.store is not None
+        return self.scorer is not None and self.batcher is not None and self.store is not None
 
 
 @dataclass(frozen=True)
@@ -50,10 +54,14 @@ class ReadyService:
 
     settings: ServeSettings
     metrics: Metrics
-    model: Classifier
+    scorer: Scorer
     batcher: MicroBatcher
     store: FeedbackStore
     profiles: list[ProfileInfo]
+
+    @property
+    def model(self) -> Classifier:
+        return self.scorer.model
 
 
 async def get_service(request: Request) -> ServiceState:
@@ -68,11 +76,11 @@ async def get_ready(service: Annotated[ServiceState, Depends(get_service)]) -> R
             "the model is still loading; retry shortly",
             headers={"Retry-After": str(service.settings.retry_after_s)},
         )
-    assert service.model and service.batcher and service.store
+    assert service.scorer and service.batcher and service.store
     return ReadyService(
         service.settings,
         service.metrics,
-        service.model,
+        service.scorer,
         service.batcher,
         service.store,
         service.profiles,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import ApiError, error_response
-from .schemas import ScoreRequest
+from netralitas.serve.errors import ApiError, error_response
+from netralitas.serve.schemas import ScoreRequest
 
 __all__ = ["BodyLimitMiddleware", "check_score_limits", "check_text_length"]
 

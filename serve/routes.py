@@ -9,14 +9,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.exc import OperationalError
 
-from .auth import ApiKey
-from .batcher import QueueFull
-from .deps import Ready, ServiceState, get_service, require
-from .errors import ApiError, ErrorResponse
-from .feedback import FeedbackConflict, FeedbackEntry
-from .limits import check_score_limits, check_text_length
-from .metrics import CONTENT_TYPE
-from .schemas import (
+from netralitas.serve.auth import ApiKey
+from netralitas.serve.batcher import QueueFull
+from netralitas.serve.deps import Ready, ServiceState, get_service, require
+from netralitas.serve.errors import ApiError, ErrorResponse
+from netralitas.serve.feedback import FeedbackConflict, FeedbackEntry
+from netralitas.serve.limits import check_score_limits, check_text_length
+from netralitas.serve.metrics import CONTENT_TYPE
+from netralitas.serve.schemas import (
     FeedbackRequest,
     FeedbackResponse,
     HealthResponse,
@@ -27,7 +27,7 @@ from .schemas import (
     ScoreResponse,
     ThresholdInfo,
 )
-from .scoring import score_request
+from netralitas.serve.scoring import score_request
 
 __all__ = ["router"]
 

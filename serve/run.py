@@ -20,10 +20,9 @@ def serve(model_dir: str, host: str, port: int, profiles: Sequence[str] = ()) ->
     import uvicorn
 
     from netralitas.model.artifact import read_metadata
-    from netralitas.model.profiles import load_profiles
-
-    from .app import create_app
-    from .settings import ServeSettings
+    from netralitas.model.text.profiles import load_profiles
+    from netralitas.serve.app import create_app
+    from netralitas.serve.settings import ServeSettings
 
     read_metadata(model_dir)  # a bad artifact fails here, with its own message, not in a traceback
     if profiles:
@@ -42,7 +41,7 @@ def serve(model_dir: str, host: str, port: int, profiles: Sequence[str] = ()) ->
 
 
 def export(db: str, output: str) -> int:
-    from .feedback import FeedbackStoreError, export_feedback
+    from netralitas.serve.feedback import FeedbackStoreError, export_feedback
 
     try:
         summary = export_feedback(db, output)
@@ -58,7 +57,7 @@ def export(db: str, output: str) -> int:
 
 def api_key(name: str, scopes: str, key: str | None) -> int:
     """Print a new key (once) and the hashed entry to configure; or hash a given key."""
-    from .auth import hash_key, new_key, parse_key_entry
+    from netralitas.serve.auth import hash_key, new_key, parse_key_entry
 
     secret = key or new_key()
     try:

@@ -109,7 +109,7 @@ class ServeSettings(BaseSettings):
 
     def feedback_url(self) -> str:
         """The SQLAlchemy URL of the feedback store (a bare path means a SQLite file)."""
-        from .feedback import database_url
+        from netralitas.serve.feedback import database_url
 
         return database_url(self.feedback_db)
 

@@ -19,7 +19,7 @@ def profile_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def profile(profile_path):
-    from netralitas.model.profiles import load_profile
+    from netralitas.model.text.profiles import load_profile
 
     return load_profile(profile_path)
 

@@ -67,7 +67,7 @@ def start_server(model_dir: Path, workdir: Path, settings: dict[str, str] | None
     """Launch `netralitas serve MODEL_DIR` on 127.0.0.1 in a subprocess; does not wait."""
     port = free_port()
     log = workdir / f"server-{port}.log"
-    command = [sys.executable, "-m", "netralitas.training.cli", "serve", str(model_dir)]
+    command = [sys.executable, "-m", "netralitas.cli.main", "serve", str(model_dir)]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     with open(log, "wb") as out:
         process = subprocess.Popen(

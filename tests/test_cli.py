@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from netralitas.training.cli import main
+from netralitas.cli.main import main
 
 PROFILE_TOML = """
 format_version = 1

@@ -10,11 +10,11 @@ import pytest
 
 from netralitas.training.config import (
     ConfigError,
-    TfidfSettings,
     TrainConfig,
     apply_overrides,
     load_config,
 )
+from netralitas.training.recipes.tfidf import TfidfSettings
 
 BASELINE = Path(__file__).resolve().parents[1] / "training" / "configs" / "baseline.toml"
 

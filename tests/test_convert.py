@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from netralitas.training.cli import main
-from netralitas.training.convert import CONVERTERS, convert, parse_mapping
-from netralitas.training.records import DataError, load_records
+from netralitas.cli.main import main
+from netralitas.data.convert import CONVERTERS, convert, parse_mapping
+from netralitas.data.records import DataError, load_records
 
 # Upstream: UTF-8 with a BOM, CRLF line ends.
 PILKADA = (
@@ -158,7 +158,7 @@ def test_unknown_source_labels_and_wrong_files_are_errors(tmp_path):
 
 
 def test_every_format_documents_its_mapping():
-    import netralitas.training.convert as module
+    import netralitas.data.convert as module
 
     for name in CONVERTERS:
         assert f"| {name}" in module.__doc__ or f", {name} |" in module.__doc__, name

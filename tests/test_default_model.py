@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from netralitas.model.classifier import decide, load_classifier
+from netralitas.model.decision import decide
+from netralitas.model.loading import load_classifier
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_SENTENCE = (

@@ -10,27 +10,28 @@ import re
 import numpy as np
 import pytest
 
-from netralitas.model.classifier import load_classifier
-from netralitas.training.cli import main
-from netralitas.training.compare import mcnemar, paired_bootstrap
-from netralitas.training.curves import calibration, pr_curve, roc_curve, threshold_sweep
-from netralitas.training.errors import error_rates, explain, worst_errors
-from netralitas.training.evaluation import compare_evaluations, cross_evaluate, evaluate_model
-from netralitas.training.metrics import (
+from netralitas.cli.main import main
+from netralitas.data.records import DataError, load_records
+from netralitas.evaluation.compare import mcnemar, paired_bootstrap
+from netralitas.evaluation.curves import calibration, pr_curve, roc_curve, threshold_sweep
+from netralitas.evaluation.errors import error_rates, explain, worst_errors
+from netralitas.evaluation.evaluate import compare_evaluations, cross_evaluate, evaluate_model
+from netralitas.evaluation.metrics import (
     bootstrap_interval,
     bootstrap_per_class,
     macro_f1,
     wilson_interval,
 )
-from netralitas.training.records import DataError, Record, load_records
-from netralitas.training.report import json_safe, render_report
-from netralitas.training.robustness import (
+from netralitas.evaluation.report import json_safe, render_report
+from netralitas.evaluation.robustness import (
     ContestantSwapper,
     contract_slang,
     expand_slang,
     remove_hashtags,
 )
-from netralitas.training.slices import length_bucket, mentions_contestant, slice_keys
+from netralitas.evaluation.slices import length_bucket, mentions_contestant, slice_keys
+from netralitas.model.loading import load_classifier
+from netralitas.model.records import Record
 
 from .sample_data import evaluation_rows, write_jsonl
 

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 from netralitas.model.artifact import ArtifactError
-from netralitas.model.classifier import load_classifier, side_scores
-from netralitas.model.fast_inference import InferenceError
+from netralitas.model.decision import side_scores
+from netralitas.model.inference import InferenceError
+from netralitas.model.loading import load_classifier
 
 from .sample_data import labelled_rows, write_jsonl
 from .test_transformer import _config
@@ -58,7 +59,7 @@ def test_length_sorted_batches_restore_input_order():
     """Each output row is computed from its own input, whatever batch it was sorted into."""
     import torch
 
-    from netralitas.model.encoding import batched_logits
+    from netralitas.model.backends.transformer.encoding import batched_logits
 
     class Echo(torch.nn.Module):
         """logits = (number of real tokens, first token id): a row tells whose it is."""
@@ -87,7 +88,7 @@ def test_length_sorted_batches_restore_input_order():
 
 
 def test_int8_agrees_with_fp32_on_the_fine_tuned_model(trained):
-    from netralitas.model.inference_guard import compare_probabilities
+    from netralitas.model.backends.transformer.guard import compare_probabilities
 
     fp32 = load_classifier(trained, inference="fp32")
     int8 = fp32.with_inference("int8")
@@ -118,7 +119,12 @@ def test_training_records_the_guard_and_auto_obeys_it(trained):
 
 def test_failed_or_missing_guard_keeps_auto_on_fp32(artifact):
     from netralitas.model.artifact import read_metadata
-    from netralitas.model.inference_guard import GUARD_KEY, InferenceGuard, read_guard, write_guard
+    from netralitas.model.backends.transformer.guard import (
+        GUARD_KEY,
+        InferenceGuard,
+        read_guard,
+        write_guard,
+    )
 
     guard = read_guard(read_metadata(artifact))
     assert isinstance(guard, InferenceGuard)
@@ -134,7 +140,7 @@ def test_failed_or_missing_guard_keeps_auto_on_fp32(artifact):
 
 
 def test_validate_fast_command_rewrites_the_record(artifact, trained, tmp_path, capsys):
-    from netralitas.training.cli import main
+    from netralitas.cli.main import main
 
     data = tmp_path / "posts.jsonl"
     write_jsonl(data, [{"text": t} for t in TEXTS[:10]])  # unlabelled posts are enough
@@ -165,7 +171,7 @@ def test_quantised_model_saves_the_fp32_weights(trained, tmp_path):
 
 
 def test_score_command_takes_the_inference_flag(trained, tmp_path, capsys):
-    from netralitas.training.cli import main
+    from netralitas.cli.main import main
 
     data = tmp_path / "posts.jsonl"
     write_jsonl(data, [{"id": f"p{i}", "text": t} for i, t in enumerate(TEXTS[:8])])
@@ -179,8 +185,9 @@ def test_score_command_takes_the_inference_flag(trained, tmp_path, capsys):
 
 
 def test_inference_setting_is_validated(trained, monkeypatch):
-    from netralitas.model import fast_inference
-    from netralitas.model.fast_inference import check_inference, resolve_plan
+    from netralitas.model.backends.transformer import fast_inference
+    from netralitas.model.backends.transformer.fast_inference import resolve_plan
+    from netralitas.model.inference import check_inference
 
     with pytest.raises(InferenceError, match="one of auto, fp32, int8, bf16, fp16; found 'int4'"):
         check_inference("int4")
@@ -195,7 +202,11 @@ def test_inference_setting_is_validated(trained, monkeypatch):
 def test_threads_are_sized_to_the_machine(tmp_path):
     import torch
 
-    from netralitas.model.fast_inference import _cgroup_cpu_quota, configure_threads, usable_cpus
+    from netralitas.model.backends.transformer.fast_inference import (
+        _cgroup_cpu_quota,
+        configure_threads,
+        usable_cpus,
+    )
 
     assert 1 <= configure_threads() == torch.get_num_threads() <= usable_cpus()
     quota = tmp_path / "cpu.max"
@@ -228,7 +239,7 @@ def _with_flag_threshold(model, flag: float):
 
 
 def test_cascade_sends_only_posts_above_the_threshold(tfidf_artifact, trained, tmp_path):
-    from netralitas.model.cascade import CascadeClassifier
+    from netralitas.model.backends.cascade import CascadeClassifier
 
     screen = load_classifier(tfidf_artifact)
     calls: list[list[str]] = []
@@ -257,8 +268,8 @@ def test_cascade_sends_only_posts_above_the_threshold(tfidf_artifact, trained, t
 
 
 def test_cascade_command_and_checks(tfidf_artifact, trained, tmp_path, capsys):
-    from netralitas.model.cascade import CascadeClassifier
-    from netralitas.training.cli import main
+    from netralitas.cli.main import main
+    from netralitas.model.backends.cascade import CascadeClassifier
 
     out = tmp_path / "cascade"
     screen, model = load_classifier(tfidf_artifact), load_classifier(trained)

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from netralitas.model.normalize import ROLE_TOKENS, TextNormalizer, load_lexicon, normalize_text
+from netralitas.model.text.normalize import (
+    ROLE_TOKENS,
+    TextNormalizer,
+    load_lexicon,
+    normalize_text,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -81,7 +86,7 @@ def _corpus() -> list[str]:
 
 
 def test_idempotent_on_examples_and_bundled_data(profile):
-    from netralitas.model.profiles import load_profiles
+    from netralitas.model.text.profiles import load_profiles
 
     norm = TextNormalizer([profile, *load_profiles([REPO / "data" / "elections"])])
     texts = _corpus()

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from netralitas.model.profiles import ProfileError, load_profile, load_profiles, profile_from_toml
+from netralitas.model.text.profiles import (
+    ProfileError,
+    load_profile,
+    load_profiles,
+    profile_from_toml,
+)
 
 ELECTIONS = Path(__file__).resolve().parents[1] / "data" / "elections"
 

@@ -10,7 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from netralitas.training.records import DataError, Record, load_records, write_jsonl
+from netralitas.data.records import DataError, load_records, write_jsonl
+from netralitas.model.records import Record
 
 ROWS = [
     {"id": "a1", "text": "Ayo coblos nomor 2, Pak Hendro paling peduli!", "label": "supportive"},

@@ -12,8 +12,8 @@ import httpx
 import numpy as np
 import pytest
 
-from netralitas.model.classifier import load_classifier
 from netralitas.model.explain import group_spans, occluded_texts, word_spans
+from netralitas.model.loading import load_classifier
 from netralitas.serve.app import create_app
 from netralitas.serve.batcher import MicroBatcher, QueueFull
 from netralitas.serve.settings import ServeSettings
@@ -25,6 +25,8 @@ class FakeModel:
     """p(side) is a function of the text alone; records every call; can be held at a gate."""
 
     labels = ("neutral", "supportive")
+    profiles = ()
+    inference_plan = None
 
     def __init__(self, gate: threading.Event | None = None) -> None:
         self.calls: list[list[str]] = []

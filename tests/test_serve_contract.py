@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from netralitas.model.classifier import decide, load_classifier, side_scores
+from netralitas.model.decision import decide, side_scores
+from netralitas.model.loading import load_classifier
 from netralitas.serve.app import create_app
 from netralitas.serve.settings import ServeSettings
 
@@ -283,9 +284,11 @@ def test_profile_override_is_used_and_reported(tfidf_artifact, tmp_path):
 
 
 def test_a_failing_model_is_a_json_500(tfidf_artifact, tmp_path):
-    class Broken:
+    class Broken:  # the Classifier protocol, with a model call that fails
+        inference_plan = None
+
         def __init__(self, real):
-            self.metadata_, self.labels = real.metadata_, real.labels
+            self.metadata_, self.labels, self.profiles = real.metadata_, real.labels, real.profiles
 
         def predict_proba(self, texts, contexts=None):
             raise RuntimeError("rusak")

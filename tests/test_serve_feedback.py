@@ -9,6 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text as sql
 
+from netralitas.cli.main import main
+from netralitas.data.records import load_records
 from netralitas.serve.app import create_app
 from netralitas.serve.auth import KeyRing
 from netralitas.serve.feedback import (
@@ -19,8 +21,6 @@ from netralitas.serve.feedback import (
     export_feedback,
 )
 from netralitas.serve.settings import ServeSettings
-from netralitas.training.cli import main
-from netralitas.training.records import load_records
 
 from .sample_data import labelled_rows
 from .serve_support import auth, key_entries

@@ -21,8 +21,8 @@ from schemathesis.checks import (
 )
 from schemathesis.generation import GenerationMode
 
-from netralitas.training.cli import main
-from netralitas.training.records import load_records
+from netralitas.cli.main import main
+from netralitas.data.records import load_records
 
 from .sample_data import NEUTRAL, SUPPORTIVE
 from .serve_support import auth, running_server, running_servers

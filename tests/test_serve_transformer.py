@@ -7,7 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from netralitas.model.artifact import Thresholds
-from netralitas.model.classifier import load_classifier, side_scores
+from netralitas.model.decision import side_scores
+from netralitas.model.loading import load_classifier
 from netralitas.serve.app import create_app
 from netralitas.serve.settings import ServeSettings
 

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from netralitas.training.records import Record
-from netralitas.training.split import deduplicate, near_duplicate_pairs, split_records
+from netralitas.data.split import deduplicate, near_duplicate_pairs, split_records
+from netralitas.model.records import Record
 
 _OPEN = [
     "Ayo",

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from netralitas.model.profiles import load_profiles
-from netralitas.training.records import load_records
-from netralitas.training.split import deduplicate, near_duplicate_pairs
+from netralitas.data.records import load_records
+from netralitas.data.split import deduplicate, near_duplicate_pairs
+from netralitas.model.text.profiles import load_profiles
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SPLITS = ("train", "validation", "test")

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from netralitas.model.artifact import ArtifactError, atomic_directory
-from netralitas.model.classifier import decide, load_classifier
-from netralitas.model.stemming import StemTokenizer
-from netralitas.model.tfidf import TfidfClassifier
+from netralitas.model.backends.tfidf import TfidfClassifier
+from netralitas.model.decision import decide
+from netralitas.model.loading import load_classifier
+from netralitas.model.text.stemming import StemTokenizer
 
 from .sample_data import labelled_rows
 
@@ -171,7 +172,7 @@ def test_fit_contract():
 
 def test_importing_the_tfidf_path_does_not_import_torch():
     code = (
-        "import sys; import netralitas.model, netralitas.model.tfidf, netralitas.model.classifier, "
+        "import sys; import netralitas.model, netralitas.model.backends.tfidf, netralitas.model.loading, netralitas.model.scorer, "
         "netralitas.training.train; print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

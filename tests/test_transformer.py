@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 from netralitas.model.artifact import ArtifactError
-from netralitas.model.classifier import Classifier, load_classifier
-from netralitas.model.normalize import ROLE_TOKENS
+from netralitas.model.backend import Classifier
+from netralitas.model.loading import load_classifier
+from netralitas.model.text.normalize import ROLE_TOKENS
 
 from .sample_data import labelled_rows, write_jsonl
 
@@ -85,7 +86,7 @@ def bert_artifact(data_root, tiny_bert) -> Path:
 
 
 def test_fine_tuned_artifact_round_trip_is_identical(bert_artifact, tmp_path):
-    from netralitas.model.transformer import TransformerClassifier
+    from netralitas.model.backends.transformer.classifier import TransformerClassifier
 
     model = load_classifier(bert_artifact)
     assert isinstance(model, TransformerClassifier) and isinstance(model, Classifier)
@@ -165,7 +166,7 @@ def test_long_texts_are_truncated_and_reported(bert_artifact, caplog):
     assert model.truncated(["singkat"], [long]).tolist() == [True]
     features, _ = model.encode([long], [long])
     assert len(features[0]["input_ids"]) == model.max_length
-    with caplog.at_level("WARNING", logger="netralitas.model.transformer"):
+    with caplog.at_level("WARNING", logger="netralitas.model.backends.transformer.classifier"):
         model.predict_proba([long, "singkat saja"])
     assert "1 of 2 inputs are longer than max_length=64" in caplog.text
 
@@ -189,7 +190,7 @@ def test_unreachable_base_model_fails_fast_with_instructions(
 ):
     import huggingface_hub.constants
 
-    from netralitas.training.cli import main
+    from netralitas.cli.main import main
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
@@ -281,7 +282,7 @@ def _plain_checkpoint(tiny_bert: Path, target: Path, labels: dict[int, str]) -> 
 def test_plain_hf_checkpoint_scores_like_the_network(tiny_bert, tmp_path):
     import torch
 
-    from netralitas.model.transformer import TransformerClassifier
+    from netralitas.model.backends.transformer.classifier import TransformerClassifier
 
     folder = _plain_checkpoint(tiny_bert, tmp_path / "hf", {0: "neutral", 1: "supportive"})
     model = load_classifier(folder)
@@ -367,7 +368,8 @@ def test_class_weighted_loss_matches_torch():
 
 
 def test_shipped_indobert_config_validates():
-    from netralitas.training.config import TransformerSettings, load_config
+    from netralitas.training.config import load_config
+    from netralitas.training.recipes.transformer import TransformerSettings
 
     config = load_config(Path(__file__).resolve().parents[1] / "training/configs/indobert.toml")
     assert isinstance(config.model, TransformerSettings)

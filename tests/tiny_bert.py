@@ -24,7 +24,7 @@ SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 def corpus(repo: Path = REPO) -> Iterator[str]:
     """Normalised texts and contexts of the bundled data and of the test rows."""
-    from netralitas.model.normalize import normalize_text
+    from netralitas.model.text.normalize import normalize_text
 
     rows: list[dict] = list(labelled_rows())
     for path in sorted((repo / "data" / "starter").glob("**/*.jsonl")):

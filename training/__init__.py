@@ -1,1 +1,1 @@
-"""Data loading, training, evaluation and the command line."""
+"""Training: configs, one fitting recipe per backend kind, calibration, thresholds, the guard."""

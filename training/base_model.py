@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import ConfigError
+from netralitas.training.config import ConfigError
 
 __all__ = ["BaseModelError", "ResolvedModel", "resolve_base_model"]
 

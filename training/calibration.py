@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .curves import expected_calibration_error
+from netralitas.evaluation.curves import expected_calibration_error
 
 __all__ = ["calibration_report", "fit_temperature", "negative_log_likelihood"]
 

@@ -9,16 +9,23 @@ from __future__ import annotations
 import copy
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    model_validator,
+)
 
 __all__ = [
     "ConfigError",
     "DataSettings",
-    "TfidfSettings",
+    "ModelSettings",
     "TrainConfig",
-    "TransformerSettings",
     "load_config",
 ]
 
@@ -69,72 +76,25 @@ class ThresholdSettings(_Frozen):
     review_recall: float = Field(default=0.95, gt=0, le=1)
 
 
-class TfidfSettings(_Frozen):
-    """TF-IDF baseline. A list for `C` means: pick the value with the best validation macro-F1."""
+class ModelSettings(_Frozen):
+    """The `[model]` table: `kind` names the backend; each kind's recipe defines the rest
+    (training/recipes/<kind>.py), and the recipe registry picks the type when a config is read."""
 
-    kind: Literal["tfidf"] = "tfidf"
-    word_ngram_range: tuple[int, int] = (1, 2)
-    char_ngram_range: tuple[int, int] = (2, 5)
-    min_df: int = Field(default=1, ge=1)
-    max_char_features: int = Field(default=300_000, ge=1000)
-    C: float | tuple[float, ...] = (1.0, 4.0, 16.0)
-    stem: bool = True
-    use_context: bool = True
-    max_iter: int = Field(default=3000, ge=100)
+    kind: str
 
 
-class TransformerSettings(_Frozen):
-    """Fine-tuning a BERT-family checkpoint (IndoBERT by default) with `transformers.Trainer`.
+def _model_settings(raw: Any) -> ModelSettings:
+    """Validate a `[model]` table with the settings type of its kind's recipe (TF-IDF if none)."""
+    from netralitas.training.recipes import recipe_for
 
-    `base_model` is a hub id or a local directory; a hub id must be cached or reachable (see
-    README, "Fine-tuning IndoBERT"). `batch_size` is per device: the effective batch is
-    `batch_size * gradient_accumulation_steps * number of devices`.
-    """
-
-    kind: Literal["transformer"] = "transformer"
-    base_model: str = Field(default="indobenchmark/indobert-base-p1", min_length=1)
-    # IndoBERT's tokenizer config sets no maximum length, so it must be explicit.
-    max_length: int = Field(default=128, ge=16, le=4096)
-    use_context: bool = True
-    epochs: float = Field(default=4.0, gt=0)
-    batch_size: int = Field(default=16, ge=1)
-    eval_batch_size: int = Field(default=64, ge=1)
-    learning_rate: float = Field(default=3e-5, gt=0, lt=1)
-    warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
-    weight_decay: float = Field(default=0.01, ge=0)
-    gradient_accumulation_steps: int = Field(default=1, ge=1)
-    early_stopping_patience: int | None = Field(
-        default=2, ge=1, description="evaluations without a better macro-F1 before stopping"
-    )
-    class_weights: bool = Field(default=True, description="weight the loss by inverse class share")
-    eval_steps: int | None = Field(
-        default=None,
-        ge=1,
-        description="evaluate and save every N optimizer steps; None: each epoch",
-    )
-    save_total_limit: int = Field(default=2, ge=1)
-    precision: Literal["auto", "bf16", "fp16", "fp32"] = Field(
-        default="auto",
-        description="auto: bf16 on CUDA that supports it, else fp16 on CUDA, else fp32",
-    )
-    resume_from_checkpoint: bool | str = Field(
-        default=False, description="true: the latest checkpoint in checkpoint_dir; or a path"
-    )
-    checkpoint_dir: str | None = Field(
-        default=None, description="Trainer checkpoints; default: <output_dir>-checkpoints"
-    )
-    keep_checkpoints: bool = Field(
-        default=False, description="keep checkpoint_dir after a successful run (for resuming)"
-    )
-    logging_steps: int = Field(default=50, ge=1)
-    calibrate: bool = Field(default=True, description="temperature scaling on validation")
-    hub_timeout: float = Field(
-        default=10.0, gt=0, description="seconds to wait for the hub when base_model is not cached"
-    )
-    dataloader_num_workers: int = Field(default=0, ge=0)
-
-
-ModelSettings = Annotated[TfidfSettings | TransformerSettings, Field(discriminator="kind")]
+    if isinstance(raw, ModelSettings):
+        return raw
+    if not isinstance(raw, dict):
+        raise ValueError(f"[model] must be a table, found {type(raw).__name__}")
+    kind = raw.get("kind", "tfidf")
+    if not isinstance(kind, str):
+        raise ValueError(f"model.kind must be a string, found {kind!r}")
+    return recipe_for(kind).settings_type.model_validate({**raw, "kind": kind})
 
 
 class TrainConfig(_Frozen):
@@ -145,19 +105,10 @@ class TrainConfig(_Frozen):
     data: DataSettings
     profiles: ProfileSettings = ProfileSettings()
     thresholds: ThresholdSettings = ThresholdSettings()
-    model: ModelSettings = TfidfSettings()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_kind(cls, raw: Any) -> Any:
-        # `kind` selects the backend; a [model] table without it means the default, TF-IDF.
-        if (
-            isinstance(raw, dict)
-            and isinstance(raw.get("model"), dict)
-            and "kind" not in raw["model"]
-        ):
-            raw = {**raw, "model": {**raw["model"], "kind": "tfidf"}}
-        return raw
+    # `kind` selects the backend; a [model] table without it means the default, TF-IDF.
+    model: Annotated[SerializeAsAny[ModelSettings], BeforeValidator(_model_settings)] = Field(
+        default_factory=lambda: _model_settings({})
+    )
 
 
 def _parse_value(text: str) -> Any:

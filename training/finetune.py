@@ -19,15 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from netralitas.model.hf_loading import load_for_finetuning
-from netralitas.model.profiles import ElectionProfile
-from netralitas.model.transformer import TransformerClassifier
-
-from .base_model import resolve_base_model
-from .calibration import calibration_report, fit_temperature
-from .config import ConfigError, TrainConfig, TransformerSettings
-from .metrics import macro_f1
-from .records import DataError, Record
+from netralitas.data.records import DataError
+from netralitas.evaluation.metrics import macro_f1
+from netralitas.model.backends.transformer.classifier import TransformerClassifier
+from netralitas.model.backends.transformer.hf_loading import load_for_finetuning
+from netralitas.model.records import Record
+from netralitas.model.text.profiles import ElectionProfile
+from netralitas.training.base_model import resolve_base_model
+from netralitas.training.calibration import calibration_report, fit_temperature
+from netralitas.training.config import ConfigError, TrainConfig
+from netralitas.training.recipes.transformer import TransformerSettings
 
 __all__ = ["WeightedLoss", "balanced_class_weights", "finetune"]
 
@@ -225,7 +226,7 @@ def _calibrate(
     neutral: int,
     fit: bool,
     log: Log,
-) -> None:
+) -> dict[str, Any]:
     """Fit the temperature on the validation logits; keep the before/after report."""
     logits = model.logits_from_features(
         [{k: v for k, v in f.items() if k != "labels"} for f in features]
@@ -237,7 +238,7 @@ def _calibrate(
         f"{report['nll_after']:.4f}, ECE {report['ece_before']:.4f} -> {report['ece_after']:.4f}"
     )
     model.temperature_ = temperature
-    model.training_metrics_ = {"calibration": report}
+    return report
 
 
 def finetune(
@@ -247,10 +248,10 @@ def finetune(
     train_records: Sequence[Record],
     validation_records: Sequence[Record],
     log: Log = print,
-) -> TransformerClassifier:
+) -> tuple[TransformerClassifier, dict[str, Any]]:
     """Fine-tune `settings.base_model` on the training rows; return a calibrated classifier.
 
-    The returned model carries `training_metrics_` (the calibration report) for the metadata.
+    Returns the model and the calibration report (temperature, NLL and ECE before and after).
     """
     if not validation_records:
         raise DataError("fine-tuning needs a validation split (early stopping, calibration)")
@@ -291,7 +292,7 @@ def finetune(
     )
     model.network_ = trainer.model.eval()
     neutral = labels.index(config.data.neutral_label)
-    _calibrate(model, val_set, y_val, neutral, settings.calibrate, log)
+    calibration = _calibrate(model, val_set, y_val, neutral, settings.calibrate, log)
     if not settings.keep_checkpoints and trainer.is_world_process_zero():
         shutil.rmtree(folder, ignore_errors=True)
-    return model
+    return model, calibration

@@ -14,16 +14,21 @@ from pathlib import Path
 
 import numpy as np
 
-from netralitas.model.artifact import FORMAT_VERSION, ArtifactMetadata, Thresholds
-from netralitas.model.classifier import Classifier, side_scores
-from netralitas.model.profiles import ElectionProfile, load_profiles
-from netralitas.model.tfidf import TfidfClassifier
-
-from .config import TfidfSettings, TrainConfig
-from .metrics import evaluate_predictions
-from .records import DataError, Record, load_records
-from .split import split_records
-from .thresholds import choose_thresholds
+from netralitas.data.records import DataError, load_records
+from netralitas.data.split import split_records
+from netralitas.evaluation.metrics import evaluate_predictions, summarize
+from netralitas.model.artifact import (
+    FORMAT_VERSION,
+    ArtifactMetadata,
+    EvaluationSummary,
+    Thresholds,
+)
+from netralitas.model.decision import side_scores
+from netralitas.model.records import Record
+from netralitas.model.text.profiles import load_profiles
+from netralitas.training.config import TrainConfig
+from netralitas.training.recipes import FitJob, recipe_for
+from netralitas.training.thresholds import choose_thresholds
 
 __all__ = ["Splits", "fingerprint", "load_splits", "train"]
 
@@ -81,46 +86,6 @@ def _columns(records: Sequence[Record]) -> tuple[list[str], list[str | None], li
     return [r.text for r in records], [r.context for r in records], [r.label or "" for r in records]
 
 
-def _fit_tfidf(
-    settings: TfidfSettings,
-    profiles: tuple[ElectionProfile, ...],
-    mask: bool,
-    splits: Splits,
-    log: Log,
-) -> TfidfClassifier:
-    """Fit one model per value of C and keep the best by validation macro-F1 (argmax rule)."""
-    from sklearn.metrics import f1_score
-
-    texts, contexts, labels = _columns(splits.train)
-    v_texts, v_contexts, v_labels = _columns(splits.validation)
-    grid = settings.C if isinstance(settings.C, tuple) else (settings.C,)
-    best, best_f1 = None, -1.0
-    params = settings.model_dump(exclude={"kind", "C"})
-    for c in grid:
-        model = TfidfClassifier(profiles=profiles, mask_profiles=mask, C=c, **params)
-        model.fit(texts, labels, contexts)
-        pred = np.asarray(model.labels)[model.predict_proba(v_texts, v_contexts).argmax(axis=1)]
-        f1 = f1_score(v_labels, pred, average="macro")
-        log(f"  C={c:g}: validation macro-F1 {f1:.3f}")
-        if f1 > best_f1:
-            best, best_f1 = model, f1
-    assert best is not None
-    return best
-
-
-def _fit_model(
-    config: TrainConfig, profiles: tuple[ElectionProfile, ...], splits: Splits, log: Log
-) -> Classifier:
-    """Fit the backend named by `config.model.kind` (the one place that knows the backends)."""
-    if config.model.kind == "tfidf":
-        return _fit_tfidf(config.model, profiles, config.profiles.mask, splits, log)
-    if config.model.kind == "transformer":
-        from .finetune import finetune  # transformer-only code, loaded when one is trained
-
-        return finetune(config.model, config, profiles, splits.train, splits.validation, log)
-    raise NotImplementedError(f"model.kind {config.model.kind!r}")
-
-
 def _counts(splits: Splits) -> dict[str, dict[str, int]]:
     return {
         name: dict(Counter(r.label or "" for r in records))
@@ -138,11 +103,8 @@ def train(config: TrainConfig, output_dir: str | Path | None = None, log: Log = 
     output = Path(output_dir or config.output_dir)
     # The resolved config names the folder actually written (checkpoints are kept beside it).
     config = config.model_copy(update={"output_dir": str(output)})
-    if config.model.kind == "transformer":
-        from .base_model import resolve_base_model
-
-        # An unreachable base model should stop training before any data is read.
-        resolve_base_model(config.model.base_model, timeout=config.model.hub_timeout)
+    recipe = recipe_for(config.model.kind)
+    recipe.check(config.model, log)  # e.g. an unreachable base model: before any data is read
     splits = load_splits(config, log)
     neutral = config.data.neutral_label
     labels = sorted({r.label for r in splits.train if r.label})
@@ -157,7 +119,9 @@ def train(config: TrainConfig, output_dir: str | Path | None = None, log: Log = 
         f"(validation {len(splits.validation)}, test {len(splits.test)}); labels {labels}; "
         f"{len(profiles)} election profile(s), masking {'on' if config.profiles.mask else 'off'}"
     )
-    model = _fit_model(config, profiles, splits, log)
+    job = FitJob(config.model, config, profiles, splits.train, splits.validation, log)
+    fitted = recipe.fit(job)
+    model = fitted.model
 
     v_texts, v_contexts, v_labels = _columns(splits.validation)
     v_proba = model.predict_proba(v_texts, v_contexts)
@@ -203,28 +167,31 @@ def train(config: TrainConfig, output_dir: str | Path | None = None, log: Log = 
             [r.tag for r in splits.test],
         )
     # What fitting measured besides the splits (a transformer's calibration report).
-    metrics.update(getattr(model, "training_metrics_", {}))
-    model.metadata_ = metadata.model_copy(update={"metrics": metrics})
+    if fitted.calibration is not None:
+        metrics["calibration"] = fitted.calibration
+    metrics.update(fitted.report)
+    summary = summarize(metrics, fitted.calibration)
+    model.metadata_ = metadata.model_copy(update={"metrics": metrics, "summary": summary})
     if int(os.environ.get("RANK", "0")) != 0:  # torchrun / accelerate launch: rank 0 saves
         return output
-    if config.model.kind == "transformer":  # may "auto" score with int8? (README "Fast scoring")
-        from .fast_check import guard_trained_model
-
-        guard_trained_model(model, v_texts, v_contexts, v_proba, log)
+    recipe.finish(fitted, job, v_proba)
     model.save_pretrained(output)
-    _log_summary(metrics, thresholds, log)
+    _log_summary(summary, thresholds, log)
     log(f"saved {output}")
     return output
 
 
-def _log_summary(metrics: dict, thresholds: Thresholds, log: Log) -> None:
+def _log_summary(summary: EvaluationSummary, thresholds: Thresholds, log: Log) -> None:
+    def fmt(x: float | None) -> str:
+        return f"{x:.3f}" if x is not None else "n/a"
+
     log(f"flag threshold {thresholds.flag:.3f} (review from {thresholds.review:.3f})")
-    for split, m in metrics.items():
-        if split not in ("validation", "test"):
+    for split, m in (("validation", summary.validation), ("test", summary.test)):
+        if m is None:
             continue
-        low, high = m["macro_f1_ci95"]
+        low, high = m.macro_f1_ci95
         log(
-            f"{split}: macro-F1 {m['macro_f1']:.3f} [{low:.3f}, {high:.3f}] at threshold, "
-            f"{m['macro_f1_argmax']:.3f} at argmax; precision {m['at_threshold']['precision']:.3f}, "
-            f"recall {m['at_threshold']['recall']:.3f}"
+            f"{split}: macro-F1 {fmt(m.macro_f1)} [{fmt(low)}, {fmt(high)}] at threshold, "
+            f"{fmt(m.macro_f1_argmax)} at argmax; precision {fmt(m.precision)}, "
+            f"recall {fmt(m.recall)}"
         )

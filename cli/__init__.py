@@ -1,0 +1,1 @@
+"""The `netralitas` command line: the one place that sees every layer."""

@@ -1,0 +1,1 @@
+"""Reading, writing, splitting and converting data files of records."""

@@ -1,0 +1,1 @@
+"""Offline evaluation: metrics, curves, calibration, slices, robustness, comparison, errors, reports."""

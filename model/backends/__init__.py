@@ -1,0 +1,1 @@
+"""The backends: one module (or subpackage) each, registered in `netralitas.model.registry`."""

@@ -1,0 +1,1 @@
+"""Text preparation shared by every backend: normalisation, election profiles, stemming."""

@@ -1,0 +1,97 @@
+"""Training the transformer backend: fine-tuning (training/finetune.py), then the accuracy guard
+of the fast inference path on the validation split (training/guard.py)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from netralitas.training.config import ModelSettings
+from netralitas.training.recipes import FitJob, Fitted, Log, Recipe
+
+__all__ = ["TransformerRecipe", "TransformerSettings"]
+
+
+class TransformerSettings(ModelSettings):
+    """Fine-tuning a BERT-family checkpoint (IndoBERT by default) with `transformers.Trainer`.
+
+    `base_model` is a hub id or a local directory; a hub id must be cached or reachable (see
+    README, "Fine-tuning IndoBERT"). `batch_size` is per device: the effective batch is
+    `batch_size * gradient_accumulation_steps * number of devices`.
+    """
+
+    kind: Literal["transformer"] = "transformer"
+    base_model: str = Field(default="indobenchmark/indobert-base-p1", min_length=1)
+    # IndoBERT's tokenizer config sets no maximum length, so it must be explicit.
+    max_length: int = Field(default=128, ge=16, le=4096)
+    use_context: bool = True
+    epochs: float = Field(default=4.0, gt=0)
+    batch_size: int = Field(default=16, ge=1)
+    eval_batch_size: int = Field(default=64, ge=1)
+    learning_rate: float = Field(default=3e-5, gt=0, lt=1)
+    warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
+    weight_decay: float = Field(default=0.01, ge=0)
+    gradient_accumulation_steps: int = Field(default=1, ge=1)
+    early_stopping_patience: int | None = Field(
+        default=2, ge=1, description="evaluations without a better macro-F1 before stopping"
+    )
+    class_weights: bool = Field(default=True, description="weight the loss by inverse class share")
+    eval_steps: int | None = Field(
+        default=None,
+        ge=1,
+        description="evaluate and save every N optimizer steps; None: each epoch",
+    )
+    save_total_limit: int = Field(default=2, ge=1)
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = Field(
+        default="auto",
+        description="auto: bf16 on CUDA that supports it, else fp16 on CUDA, else fp32",
+    )
+    resume_from_checkpoint: bool | str = Field(
+        default=False, description="true: the latest checkpoint in checkpoint_dir; or a path"
+    )
+    checkpoint_dir: str | None = Field(
+        default=None, description="Trainer checkpoints; default: <output_dir>-checkpoints"
+    )
+    keep_checkpoints: bool = Field(
+        default=False, description="keep checkpoint_dir after a successful run (for resuming)"
+    )
+    logging_steps: int = Field(default=50, ge=1)
+    calibrate: bool = Field(default=True, description="temperature scaling on validation")
+    hub_timeout: float = Field(
+        default=10.0, gt=0, description="seconds to wait for the hub when base_model is not cached"
+    )
+    dataloader_num_workers: int = Field(default=0, ge=0)
+
+
+class TransformerRecipe(Recipe):
+    settings_type = TransformerSettings
+
+    def check(self, settings: ModelSettings, log: Log) -> None:
+        """An unreachable base model stops training before any data is read."""
+        from netralitas.training.base_model import resolve_base_model
+
+        assert isinstance(settings, TransformerSettings)
+        resolve_base_model(settings.base_model, timeout=settings.hub_timeout)
+
+    def fit(self, job: FitJob) -> Fitted:
+        from netralitas.training.finetune import finetune  # loads transformers-only code
+
+        assert isinstance(job.settings, TransformerSettings)
+        model, calibration = finetune(
+            job.settings, job.config, job.profiles, job.train, job.validation, job.log
+        )
+        return Fitted(model, calibration=calibration)
+
+    def finish(self, fitted: Fitted, job: FitJob, validation_proba: np.ndarray) -> None:
+        """May "auto" score with int8? (README "Fast scoring")."""
+        from netralitas.training.guard import guard_trained_model
+
+        guard_trained_model(
+            fitted.model,
+            [r.text for r in job.validation],
+            [r.context for r in job.validation],
+            validation_proba,
+            job.log,
+        )
