@@ -7,7 +7,8 @@ the flip rate is the share of those posts whose decided label changes:
   form of another contestant of the same election (from the election profiles; pair 1 -> 2 -> ... ->
   1). Stance-preserving: "coblos Prabowo" and "coblos Jokowi" both take a side, so the label should
   not change. With profile masking both read "[calon]"; without it, flips show a model that learned
-  names.
+  names. Only texts (and contexts) that mention a contestant by `TextNormalizer.mentions_contestant`,
+  the rule of the "contestant" slice, are rewritten, and only forms that rule sees as mentions.
 - `remove_hashtags`: every `#hashtag` is deleted. Not strictly stance-preserving (a campaign hashtag
   can be the only partisan signal), so read it as the model's reliance on hashtags.
 - `slang_raw`: the same post written formally versus in slang. `TextNormalizer` always applies the
@@ -32,7 +33,7 @@ from netralitas.evaluation.metrics import wilson_interval
 from netralitas.model.backend import Classifier
 from netralitas.model.decision import decide, side_scores
 from netralitas.model.records import Record
-from netralitas.model.text.normalize import load_lexicon
+from netralitas.model.text.normalize import TextNormalizer, load_lexicon
 from netralitas.model.text.profiles import ElectionProfile
 
 __all__ = [
@@ -61,9 +62,16 @@ class Perturbation:
 class ContestantSwapper:
     """Replace each mention of a contestant by the matching form of the next contestant.
 
+    What counts as a mention is the normaliser's rule (`TextNormalizer.mentions_contestant`, the
+    rule the evaluation slices use too), not this class's: a text that the normaliser says mentions
+    no contestant is returned unchanged, and each name, alias or campaign hashtag found in the
+    profile's table is rewritten only when the normaliser sees a contestant in that form as written
+    (so "SL", "PAN" or "AMIN" versus "sl", "pan" or "amin" follow the normaliser's capitals rule). The
+    table only supplies the surface forms and what to write instead. Ballot numbers, parties and
+    slogans are mentions too but are not rewritten, so a post mentioning only those is unchanged.
+
     The election is the record's `election` when a profile has that id, else the profile whose
-    mentions cover most of the text. Short or all-capital forms ("AHY", "BPN") match only as written,
-    like the normaliser's ambiguous aliases; longer ones match in any case.
+    mentions cover most of the text.
 
     >>> swap = ContestantSwapper([profile])  # doctest: +SKIP
     >>> swap("Coblos Pak Hendro! #HendroJuara", None)  # doctest: +SKIP
@@ -71,43 +79,58 @@ class ContestantSwapper:
     """
 
     def __init__(self, profiles: Sequence[ElectionProfile]) -> None:
+        profiles = tuple(profiles)
+        # All profiles, as in the slices: a mention of any of them is a mention.
+        self.normalizer = TextNormalizer(profiles)
         self._tables = {p.id: self._compile(p) for p in profiles if len(p.contestants) > 1}
+        self._form_is_mention: dict[str, bool] = {}
 
     @staticmethod
     def _compile(
         profile: ElectionProfile,
-    ) -> tuple[re.Pattern[str], dict[str, str], dict[str, str]]:
+    ) -> tuple[re.Pattern[str], tuple[dict[str, str], ...]]:
         contestants = profile.contestants
-        plain: dict[str, str] = {}  # lower-case form -> replacement
-        exact: dict[str, str] = {}  # form as written -> replacement
+        # Replacement of a form found in the text: looked up as written among short or all-capital
+        # forms ("AHY"), then lower-cased among the others, then lower-cased among all (a short
+        # form the normaliser also accepts in another case).
+        exact: dict[str, str] = {}
+        plain: dict[str, str] = {}
+        folded: dict[str, str] = {}
         for i, contestant in enumerate(contestants):
             target = contestants[(i + 1) % len(contestants)]
-            forms = [
+            pairs = [
                 (n, target.names[min(k, len(target.names) - 1)])
                 for k, n in enumerate(contestant.names)
             ]
             fallback = target.aliases or target.names
-            forms += [(a, fallback[k % len(fallback)]) for k, a in enumerate(contestant.aliases)]
+            pairs += [(a, fallback[k % len(fallback)]) for k, a in enumerate(contestant.aliases)]
             tags = target.hashtags or tuple(n.replace(" ", "") for n in target.names)
-            forms += [
+            pairs += [
                 (f"#{h}", f"#{tags[k % len(tags)]}") for k, h in enumerate(contestant.hashtags)
             ]
-            for form, replacement in forms:
+            for form, replacement in pairs:
                 word = form.lstrip("#")
                 if len(word) <= 3 or word.isupper():
                     exact.setdefault(form, replacement)
                 else:
                     plain.setdefault(form.lower(), replacement)
-        alternatives = sorted([*plain, *exact], key=len, reverse=True)
-        body = "|".join(re.escape(a) for a in alternatives)
-        # Case-insensitive match; `_replace` then drops case-sensitive forms written differently.
-        return re.compile(rf"(?<![\w#@])(?:{body})(?!\w)", re.I), plain, exact
+                folded.setdefault(form.lower(), replacement)
+        body = "|".join(re.escape(f) for f in sorted(folded, key=len, reverse=True))
+        # Any case here; whether a form as written is a mention is the normaliser's decision.
+        return re.compile(rf"(?<![\w#@])(?:{body})(?!\w)", re.I), (exact, plain, folded)
 
-    @staticmethod
-    def _replace(match: re.Match[str], plain: dict[str, str], exact: dict[str, str]) -> str:
+    def _is_mention(self, form: str) -> bool:
+        """Whether the normaliser sees a contestant in `form` as written (cached per form)."""
+        known = self._form_is_mention.get(form)
+        if known is None:
+            known = self._form_is_mention[form] = self.normalizer.mentions_contestant(form)
+        return known
+
+    def _replace(self, match: re.Match[str], tables: tuple[dict[str, str], ...]) -> str:
         found = match.group()
-        replacement = exact.get(found) or plain.get(found.lower())
-        if replacement is None:
+        exact, plain, folded = tables
+        replacement = exact.get(found) or plain.get(found.lower()) or folded.get(found.lower())
+        if replacement is None or not self._is_mention(found):
             return found
         if found.isupper() and len(found) > 3:
             return replacement.upper()
@@ -118,18 +141,20 @@ class ContestantSwapper:
             return election
         # The election whose mentions cover most of the text ("Prabowo Sandi" beats "Sandi").
         covered = {
-            pid: sum(len(m.group()) for m in table[0].finditer(text))
-            for pid, table in self._tables.items()
+            pid: sum(len(m.group()) for m in pattern.finditer(text) if self._is_mention(m.group()))
+            for pid, (pattern, _) in self._tables.items()
         }
         best = max(covered, key=covered.__getitem__, default=None)
         return best if best is not None and covered[best] else None
 
     def __call__(self, text: str, election: str | None = None) -> str:
+        if not self._tables or not self.normalizer.mentions_contestant(text):
+            return text
         pid = self._pick(text, election)
         if pid is None:
             return text
-        pattern, plain, exact = self._tables[pid]
-        return pattern.sub(lambda m: self._replace(m, plain, exact), text)
+        pattern, tables = self._tables[pid]
+        return pattern.sub(lambda m: self._replace(m, tables), text)
 
 
 _HASHTAG = re.compile(r"(?<!\w)#\w+")

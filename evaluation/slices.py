@@ -16,7 +16,7 @@ import numpy as np
 from netralitas.evaluation.metrics import at_threshold, macro_f1, wilson_interval
 from netralitas.model.artifact import ArtifactMetadata
 from netralitas.model.records import Record
-from netralitas.model.text.normalize import ROLE_TOKENS, TextNormalizer
+from netralitas.model.text.normalize import TextNormalizer
 from netralitas.model.text.profiles import ElectionProfile
 
 __all__ = [
@@ -38,8 +38,6 @@ LENGTH_BUCKETS = (
     (None, "long (30+ words)"),
 )
 MISSING = "(none)"
-# Role tokens that stand for a contestant, its number, party, slogan or campaign hashtag.
-_CONTESTANT_TOKENS = tuple(t for t in ROLE_TOKENS if t not in ("[url]", "[user]"))
 
 
 def length_bucket(text: str) -> str:
@@ -54,10 +52,11 @@ def length_bucket(text: str) -> str:
 def mentions_contestant(texts: Sequence[str], profiles: Sequence[ElectionProfile]) -> list[bool]:
     """Whether each text mentions a contestant of `profiles` (name, number, party, slogan, hashtag).
 
-    Uses the product's own normaliser, so "mentions" means exactly what masking sees.
+    A thin wrapper: the rule is `TextNormalizer.mentions_contestant`, the one the masking and the
+    contestant-swap robustness check use too.
     """
-    normalizer = TextNormalizer(profiles, mask=True)
-    return [any(token in normalizer(t) for token in _CONTESTANT_TOKENS) for t in texts]
+    normalizer = TextNormalizer(profiles)
+    return [normalizer.mentions_contestant(t) for t in texts]
 
 
 def slice_keys(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -25,15 +26,19 @@ from netralitas.evaluation.metrics import (
 from netralitas.evaluation.report import json_safe, render_report
 from netralitas.evaluation.robustness import (
     ContestantSwapper,
+    Perturbation,
     contract_slang,
     expand_slang,
     remove_hashtags,
+    robustness,
 )
 from netralitas.evaluation.slices import length_bucket, mentions_contestant, slice_keys
 from netralitas.model.loading import load_classifier
 from netralitas.model.records import Record
+from netralitas.model.text.normalize import CALON, TAGAR, TextNormalizer
+from netralitas.model.text.profiles import profile_from_toml
 
-from .sample_data import evaluation_rows, write_jsonl
+from .sample_data import evaluation_rows, labelled_rows, write_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +172,122 @@ def test_contestant_swap_uses_the_other_contestant(profile):
     out = swap("Coblos Pak Hendro! #HendroJuara", None)
     assert "Hendro" not in out and "#SukmaLestari" in out
     assert swap("Apel pagi diundur", None) == "Apel pagi diundur"
+    # The normaliser's capitals rule decides which short aliases are mentions.
+    assert swap("SL menang", None) != "SL menang"
+    assert swap("sl itu singkatan apa", None) == "sl itu singkatan apa"
+
+
+# A second election whose aliases test the case rules: "Amin" is also the prayer word (a mention
+# only in capitals), "Uda" a short nickname (a mention in any case).
+_CASE_PROFILE = """
+id = "pilkades-uji-2031"
+title = "Pemilihan Kepala Desa Uji 2031"
+election_type = "pilbup"
+region = "Desa Uji"
+year = 2031
+fictional = true
+
+[[contestants]]
+number = 1
+names = ["Aminuddin Lubis"]
+aliases = ["Amin", "Uda"]
+
+[[contestants]]
+number = 2
+names = ["Bonar Siregar"]
+aliases = ["Bang Bonar", "Ucok"]
+"""
+
+
+@pytest.fixture(scope="module")
+def case_profile():
+    return profile_from_toml(_CASE_PROFILE)
+
+
+def test_contestant_swap_follows_the_normaliser_case_rules(case_profile):
+    swap = ContestantSwapper([case_profile])
+    assert swap("amin, semoga lancar") == "amin, semoga lancar"
+    assert swap("AMIN menang") == "BANG BONAR menang"
+    assert swap("Coblos Bang Bonar, amin") == "Coblos Amin, amin"
+    assert swap("uda pasti menang") == "ucok pasti menang"
+
+
+# Texts where the rules used to part: short aliases in either case, numbers, parties, a bare name.
+_TRICKY = [
+    "amin, semoga lancar",
+    "AMIN menang",
+    "Coblos Bang Bonar, amin",
+    "uda pasti menang",
+    "UDA pasti menang",
+    "SL menang telak",
+    "sl itu singkatan apa",
+    "Sl juga bisa",
+    "PAN menang",
+    "pan goreng",
+    "#ujimakmur",
+    "Asal bukan Hendro deh",
+    "nomor telepon 0812",
+    "Relawan kang sukma siap",
+]
+
+
+def test_slices_and_contestant_swap_agree_with_the_normaliser(profile, case_profile):
+    profiles = [profile, case_profile]
+    rows = labelled_rows()
+    texts = [r["text"] for r in rows] + [r["context"] for r in rows if r.get("context")] + _TRICKY
+    norm = TextNormalizer(profiles, mask=False)
+    masked = TextNormalizer(profiles)
+    mentions = [norm.mentions_contestant(t) for t in texts]
+    assert 0 < sum(mentions) < len(texts)
+    # The "contestant" slice is the normaliser's rule.
+    assert mentions_contestant(texts, profiles) == mentions
+    keys = slice_keys([Record(text=t) for t in texts], profiles)["contestant"]
+    assert [k == "mentions a contestant" for k in keys] == mentions
+    # The swap changes exactly the texts that mention a contestant by a name, alias or hashtag
+    # (a ballot number, party or slogan is a mention it has no form to rewrite).
+    swap = ContestantSwapper(profiles)
+    changed = [swap(t) != t for t in texts]
+    assert all(m for m, c in zip(mentions, changed, strict=True) if c)
+    named = [CALON in masked(t) or TAGAR in masked(t) for t in texts]
+    assert changed == named
+    assert any(m and not c for m, c in zip(mentions, changed, strict=True))
+
+
+class _NameModel:
+    """A model that learned a name: it takes a side exactly when the text says "hendro"."""
+
+    labels = ("neutral", "supportive")
+    # Only what `robustness` reads of the metadata: labels, neutral label and thresholds.
+    metadata_ = SimpleNamespace(
+        labels=labels, neutral_label="neutral", thresholds=SimpleNamespace(flag=0.5, review=0.3)
+    )
+
+    def predict_proba(self, texts, contexts=None):
+        side = np.array([0.9 if "hendro" in t.lower() else 0.1 for t in texts])
+        return np.column_stack([1 - side, side])
+
+
+def test_contestant_swap_counts_only_posts_that_mention_a_contestant(profile, case_profile):
+    model = _NameModel()
+    records = [
+        Record(id="name", text="Coblos Pak Hendro!"),
+        Record(id="ctx", text="Siap, gas terus!", context="Relawan Kang Sukma kumpul besok"),
+        Record(id="number", text="Coblos nomor 2 pokoknya"),  # a mention with nothing to swap
+        Record(id="lower", text="sl itu singkatan apa"),  # not a mention
+        Record(id="prayer", text="amin, semoga lancar"),  # not a mention either
+        Record(id="none", text="Apel pagi diundur"),
+    ]
+    proba = model.predict_proba([r.text for r in records])
+    swap = Perturbation("swap_contestants", "", ContestantSwapper([profile, case_profile]))
+    stats = robustness(model, records, proba, [swap])["swap_contestants"]
+    assert stats["n_changed"] == 2
+    assert {e["id"] for e in stats["examples"]} == {"name", "ctx"}
+    norm = TextNormalizer([profile, case_profile])
+    for example in stats["examples"]:
+        record = next(r for r in records if r.id == example["id"])
+        assert any(norm.mentions_contestant(t) for t in (record.text, record.context) if t)
+    # The name-reading model flips on "Pak Hendro" -> "Kang Sukma" only.
+    assert stats["flips"] == 1
 
 
 def test_hashtag_removal_and_slang_round_trip():

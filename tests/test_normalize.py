@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from netralitas.model.text.normalize import (
+    CONTESTANT_TOKENS,
     ROLE_TOKENS,
     TextNormalizer,
     load_lexicon,
@@ -72,6 +74,60 @@ def test_masking_off_keeps_names(profile):
 
 def test_without_profile_names_stay():
     assert normalize_text("Kang Sukma hebat") == "kang sukma hebat"
+
+
+# -- the one rule for "this text mentions a contestant" ------------------------------------------
+MENTIONS = [
+    ("Raden Sukmajaya pantas jadi bupati", True),  # a name
+    ("hendro wibisono hadir", True),  # a name, any case
+    ("Gas pol Kang Sukma!", True),  # an alias
+    ("dukung Sukma-Lestari", True),  # a hyphenated alias
+    ("SL menang telak", True),  # a short alias, in capitals
+    ("sl itu singkatan apa", False),  # the same letters in lower case are not a mention
+    ("PAN menang", True),  # an ambiguous party alias, in capitals
+    ("pan goreng gosong", False),  # ... and the ordinary word
+    ("Ayo coblos Partai Lumbung", True),  # a party
+    ("demi Uji Makmur Bareng!", True),  # a slogan
+    ("#HendroJuara bupati idaman", True),  # a campaign hashtag
+    ("#ujimakmur", True),  # a campaign hashtag, lower case
+    ("#HendroWibisono", True),  # a name written as a hashtag
+    ("coblos nomor 2", True),  # ballot numbers
+    ("siap menangkan no 02", True),
+    ("salam dua jari", True),
+    ("nomor telepon 0812", False),  # numbers that are not ballot numbers
+    ("TPS 01 RT 02 buka jam 07.00", False),
+    ("Asal bukan Hendro deh", False),  # a bare first name the profile does not list
+    ("Apel pagi diundur, cek https://t.co/x @budi", False),  # only [url] and [user]
+    ("", False),
+]
+
+
+@pytest.mark.parametrize("mask", [True, False])
+@pytest.mark.parametrize(("text", "expected"), MENTIONS)
+def test_mentions_contestant(profile, mask, text, expected):
+    assert TextNormalizer([profile], mask=mask).mentions_contestant(text) is expected
+
+
+def test_mentions_contestant_is_what_masking_replaces(profile):
+    assert set(CONTESTANT_TOKENS) == set(ROLE_TOKENS) - {"[url]", "[user]"}
+    masked = TextNormalizer([profile])
+    unmasked = TextNormalizer([profile], mask=False)
+    texts = [t for t, _ in MENTIONS] + _corpus()
+    for text in texts:
+        once = masked(text)
+        expected = bool(set(re.findall(r"\[[a-z]+\]", once)) & set(CONTESTANT_TOKENS))
+        assert masked.mentions_contestant(text) is expected, text
+        assert unmasked.mentions_contestant(text) is expected, text
+        # A text and its normalised form get the same answer.
+        assert masked.mentions_contestant(once) is expected, text
+    # Asking does not switch masking on for a mask=False normaliser.
+    assert unmasked("Kang Sukma no urut 1") == "kang sukma no urut 1"
+
+
+def test_mentions_contestant_without_profiles_sees_only_ballot_numbers():
+    norm = TextNormalizer(mask=False)
+    assert norm.mentions_contestant("coblos no urut 2")
+    assert not norm.mentions_contestant("Kang Sukma hebat")
 
 
 def _corpus() -> list[str]:

@@ -8,6 +8,9 @@ every mention of a contestant with a role token so that models learn stance lang
 'mantap jempol ke atas tidak sabar coblos no urut [nomor]! pilih orang baik [url]'
 
 It is idempotent (normalising twice changes nothing) and needs no torch.
+
+`TextNormalizer.mentions_contestant` is the one definition of "this post mentions a contestant"
+(masking would put a contestant role token in it); evaluation slices and robustness checks use it.
 """
 
 from __future__ import annotations
@@ -21,12 +24,15 @@ from importlib import resources
 
 from netralitas.model.text.profiles import ElectionProfile, split_words
 
-__all__ = ["ROLE_TOKENS", "TextNormalizer", "load_lexicon", "normalize_text"]
+__all__ = ["CONTESTANT_TOKENS", "ROLE_TOKENS", "TextNormalizer", "load_lexicon", "normalize_text"]
 
 # Role tokens. Lower case and bracketed so that lower-casing and the slang lexicon never touch them.
 URL, USER = "[url]", "[user]"
 CALON, NOMOR, PARTAI, TAGAR, SLOGAN = "[calon]", "[nomor]", "[partai]", "[tagar]", "[slogan]"
 ROLE_TOKENS = (URL, USER, CALON, NOMOR, PARTAI, TAGAR, SLOGAN)
+# The role tokens that stand for a contestant: its name or alias, ballot number, party, slogan or
+# campaign hashtag (every role token except [url] and [user]). See `TextNormalizer.mentions_contestant`.
+CONTESTANT_TOKENS = (CALON, NOMOR, PARTAI, TAGAR, SLOGAN)
 
 _MOJIBAKE = re.compile(
     "[\u00c2-\u00f0][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u02c6\u02dc\u2013-\u203a\u20ac\u2122]"
@@ -134,6 +140,7 @@ class TextNormalizer:
     mask:
         When False, no role tokens for contestants or ballot numbers are produced (URLs and
         @mentions are still masked): the "without profile masking" ablation.
+        `mentions_contestant` answers the same either way.
     """
 
     def __init__(self, profiles: Sequence[ElectionProfile] = (), mask: bool = True) -> None:
@@ -147,8 +154,33 @@ class TextNormalizer:
         self._phrase_starts: frozenset[str] = frozenset()
         self._max_words = 0
         self._segment_vocab: frozenset[str] = frozenset()
+        self._masked_twin: TextNormalizer | None = None  # built on first use when mask=False
         if mask:
             self._compile(self.profiles)
+
+    # -- the one definition of a mention ---------------------------------------------------------
+    def mentions_contestant(self, text: str) -> bool:
+        """Whether `text` mentions a contestant of this normaliser's profiles.
+
+        THE rule, used by masking, evaluation slices and the robustness checks alike: a post
+        mentions a contestant when normalising it with profile masking yields a contestant role
+        token (`CONTESTANT_TOKENS`): a name or alias (with the capitals-only rule for short or
+        ambiguous aliases), a party, a slogan, a campaign hashtag or a ballot number ("no urut 2",
+        "paslon 02", "salam dua jari"; these count even without profiles). Role tokens already in
+        the text count too, so a text and its masked normalised form get the same answer (the
+        unmasked form may not: "SL" lower-cased is no longer the capitals-only alias).
+
+        The answer does not depend on `mask`: a normaliser built with `mask=False` asks a masking
+        twin with the same profiles (built once, on first use).
+        """
+        masker = self if self.mask else self._masking_twin()
+        normalized = masker(text)
+        return any(token in normalized for token in CONTESTANT_TOKENS)
+
+    def _masking_twin(self) -> TextNormalizer:
+        if self._masked_twin is None:
+            self._masked_twin = TextNormalizer(self.profiles, mask=True)
+        return self._masked_twin
 
     # -- compilation -----------------------------------------------------------------------------
     def _canonical(self, phrase: str) -> str:
