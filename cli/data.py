@@ -117,7 +117,7 @@ def add_data_commands(sub: argparse._SubParsersAction) -> None:
     p = data.add_parser(
         "convert",
         help="convert a public dataset or annotation export to training JSONL",
-        description="Label mappings and weak flags per format: see netralitas/training/convert.py "
+        description="Label mappings and weak flags per format: see netralitas/data/convert.py "
         "and the README section 'Offline evaluation'.",
     )
     p.add_argument("format", choices=list(CONVERTERS), metavar="FORMAT", help=", ".join(CONVERTERS))

@@ -56,8 +56,8 @@ class Evaluation:
 
 
 def model_profiles(model: Classifier) -> tuple[ElectionProfile, ...]:
-    """The election profiles a model reads with (empty for backends that do not expose them)."""
-    return tuple(getattr(model, "profiles", ()))
+    """The election profiles a model reads with."""
+    return tuple(model.profiles)
 
 
 def evaluate_model(

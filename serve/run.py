@@ -1,6 +1,6 @@
 """What the `netralitas serve`, `netralitas feedback export` and `netralitas api-key` commands do.
 
-The command line (training/cli.py) imports this module only inside those commands, so no other
+The command line (cli/main.py) imports this module only inside those commands, so no other
 command pays for FastAPI, uvicorn or SQLAlchemy.
 """
 

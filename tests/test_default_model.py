@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from netralitas.model.decision import decide
 from netralitas.model.loading import load_classifier
+from netralitas.model.records import Record
+from netralitas.model.scorer import Scorer
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_SENTENCE = (
@@ -38,10 +39,8 @@ def monkeypatch_module():
 @pytest.mark.slow
 def test_seed_sentence_is_neutral(default_model):
     """A news-style report about ASN violations takes no side (GUIDELINE: neutral)."""
-    labels, decisions = decide(
-        default_model.predict_proba([SEED_SENTENCE]), default_model.metadata_
-    )
-    assert labels == ["neutral"] and decisions == ["clear"]
+    (post,) = Scorer(default_model).score([Record(text=SEED_SENTENCE)])
+    assert (post.label, post.decision) == ("neutral", "clear")
 
 
 @pytest.mark.slow
@@ -58,13 +57,14 @@ def test_clear_cases_and_a_context_flip(default_model):
         "Relawan paslon 3 kumpul di lapangan besok pagi, kita menangkan Pak Bambang!",
         "Besok pagi kerja bakti bersihkan saluran air di RT 04, bawa cangkul masing-masing ya.",
     ]
-    labels, _ = decide(default_model.predict_proba(texts, contexts), default_model.metadata_)
+    posts = [Record(text=t, context=c) for t, c in zip(texts, contexts, strict=True)]
+    labels = [post.label for post in Scorer(default_model).score(posts)]
     assert labels == ["supportive", "neutral", "supportive", "neutral"]
 
 
 @pytest.mark.slow
 def test_default_model_metrics_on_the_bundled_test_split(default_model):
-    test = default_model.metadata_.metrics["test"]
-    assert test["n"] > 300
-    assert test["macro_f1"] > 0.85  # authored data; real posts score lower (see data/README.md)
+    test = default_model.metadata_.summary.test
+    assert test is not None and test.n > 300
+    assert test.macro_f1 > 0.85  # authored data; real posts score lower (see data/README.md)
     assert default_model.metadata_.thresholds.precision_target_met

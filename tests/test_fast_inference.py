@@ -1,4 +1,4 @@
-"""The fast inference path (model/fast_inference.py), its accuracy guard and the cascade, on the tiny
+"""The fast inference path (model/backends/transformer/fast_inference.py), its accuracy guard and the cascade, on the tiny
 fine-tuned BERT (tests/tiny_bert.py) and the session's TF-IDF artifact.
 
 The tiny model's scores mean nothing; these tests prove the plumbing a real IndoBERT goes through:

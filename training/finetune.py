@@ -15,7 +15,7 @@ import shutil
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,7 +28,9 @@ from netralitas.model.text.profiles import ElectionProfile
 from netralitas.training.base_model import resolve_base_model
 from netralitas.training.calibration import calibration_report, fit_temperature
 from netralitas.training.config import ConfigError, TrainConfig
-from netralitas.training.recipes.transformer import TransformerSettings
+
+if TYPE_CHECKING:  # the recipe imports this module when it fits
+    from netralitas.training.recipes.transformer import TransformerSettings
 
 __all__ = ["WeightedLoss", "balanced_class_weights", "finetune"]
 

@@ -3,7 +3,7 @@
 `guard_trained_model` is called by `train()` for a transformer, on the validation split, with the
 fp32 probabilities it has already computed; `validate_fast` is `netralitas validate-fast MODEL_DIR
 DATA`, for artifacts trained before the guard existed, a new torch, or another data set. Both write
-the record `auto` reads (model/inference_guard.py).
+the record `auto` reads (model/backends/transformer/guard.py).
 """
 
 from __future__ import annotations

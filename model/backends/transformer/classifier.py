@@ -9,7 +9,7 @@ Hugging Face checkpoint. Importing this module imports neither torch nor transfo
 on first use.
 
 How it computes when scoring (fp32, int8, bf16, fp16; threads; batch size) is the `inference`
-setting, resolved when the model is loaded (model/fast_inference.py); it is a choice of the
+setting, resolved when the model is loaded (model/backends/transformer/fast_inference.py); it is a choice of the
 machine that scores, not part of the artifact.
 """
 

@@ -7,7 +7,7 @@ The `inference` setting names a path:
   batch), on the CPU. About 3x fp32 on an AVX-512 VNNI CPU for an IndoBERT-base-shaped model
   (benchmarks/throughput.py). Activations share one scale per batch, so a post's probabilities
   can move by about 0.01 with the posts it is batched with; the accuracy guard measures how far
-  from fp32 they move on real data (model/inference_guard.py).
+  from fp32 they move on real data (model/backends/transformer/guard.py).
 - "bf16": bfloat16 weights and activations; on a CPU only where it has native bf16 instructions
   (AVX-512 BF16 or AMX), or on a CUDA GPU.
 - "fp16": half precision, CUDA only.
