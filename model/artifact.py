@@ -4,7 +4,8 @@ Layout (every backend)::
 
     netralitas.json      metadata below (written last: a directory without it is not an artifact)
     profiles/<id>.json   the election profiles the model reads with (validated on load)
-    ...                  backend files (model.skops for TF-IDF; safetensors + tokenizer for BERT)
+    ...                  backend files (tfidf.safetensors + vocabulary.json for TF-IDF;
+                         safetensors + tokenizer for a transformer)
 
 Saving is atomic: files go to a temporary sibling directory that is renamed into place, so a crash
 never leaves a half-written artifact that loads, and an existing artifact is replaced only once the
@@ -44,7 +45,7 @@ __all__ = [
     "write_profiles",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: TF-IDF stored as safetensors + vocabulary.json (1: skops); typed summary
 METADATA_FILE = "netralitas.json"
 
 

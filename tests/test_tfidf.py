@@ -1,8 +1,11 @@
-"""The TF-IDF backend and the artifact format: round trip, context, safety, clear failures."""
+"""The TF-IDF backend and its artifact format: equality with the fitted scikit-learn pipeline,
+round trip, context, safety (no pickle), clear failures."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -10,7 +13,13 @@ import sys
 import numpy as np
 import pytest
 
-from netralitas.model.artifact import ArtifactError, atomic_directory
+from netralitas.model.artifact import (
+    FORMAT_VERSION,
+    ArtifactError,
+    ArtifactMetadata,
+    Thresholds,
+    atomic_directory,
+)
 from netralitas.model.backends.tfidf import TfidfClassifier
 from netralitas.model.decision import decide
 from netralitas.model.loading import load_classifier
@@ -34,6 +43,24 @@ def test_round_trip_gives_identical_probabilities(tfidf_artifact, tmp_path):
     model.save_pretrained(tmp_path / "copy")
     after = load_classifier(tmp_path / "copy").predict_proba(TEXTS, CONTEXTS)
     np.testing.assert_array_equal(before, after)
+
+
+def test_artifact_files(tfidf_artifact):
+    from safetensors.numpy import load_file
+
+    names = sorted(p.name for p in tfidf_artifact.iterdir())
+    assert names == ["netralitas.json", "profiles", "tfidf.safetensors", "vocabulary.json"]
+    vocabulary = json.loads((tfidf_artifact / "vocabulary.json").read_text(encoding="ascii"))
+    tensors = load_file(tfidf_artifact / "tfidf.safetensors")
+    blocks = vocabulary["blocks"]
+    assert vocabulary["labels"] == ["neutral", "supportive"]
+    assert [b["name"] for b in blocks] == ["word", "char", "context"]
+    assert sorted(tensors) == ["coef", "idf.char", "idf.context", "idf.word", "intercept"]
+    assert all(a.dtype == np.float64 for a in tensors.values())
+    assert tensors["coef"].shape == (1, sum(len(b["terms"]) for b in blocks))
+    for b in blocks:
+        assert tensors[f"idf.{b['name']}"].shape == (len(b["terms"]),)
+    assert "[calon]" in blocks[0]["terms"]  # contestants are masked before the vocabulary
 
 
 def test_metadata_is_complete(tfidf_artifact):
@@ -108,17 +135,12 @@ def test_input_validation(tfidf_artifact):
     assert model.predict_proba([]).shape == (0, 2)
 
 
-def test_missing_corrupt_and_future_artifacts(tfidf_artifact, tmp_path):
+def test_missing_and_future_artifacts(tfidf_artifact, tmp_path):
     with pytest.raises(ArtifactError, match="does not exist"):
         load_classifier(tmp_path / "nothing")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ArtifactError, match=r"no netralitas\.json"):
         load_classifier(tmp_path / "empty")
-
-    corrupt = shutil.copytree(tfidf_artifact, tmp_path / "corrupt")
-    (corrupt / "model.skops").write_bytes(b"not a zip file")
-    with pytest.raises(ArtifactError, match="corrupt"):
-        load_classifier(corrupt)
 
     future = shutil.copytree(tfidf_artifact, tmp_path / "future")
     meta = json.loads((future / "netralitas.json").read_text())
@@ -127,27 +149,239 @@ def test_missing_corrupt_and_future_artifacts(tfidf_artifact, tmp_path):
     with pytest.raises(ArtifactError, match="newer than this netralitas"):
         load_classifier(future)
 
-    missing = shutil.copytree(tfidf_artifact, tmp_path / "missing")
-    (missing / "model.skops").unlink()
-    with pytest.raises(ArtifactError, match=r"model.skops is missing"):
-        load_classifier(missing)
+    for name in ("tfidf.safetensors", "vocabulary.json"):
+        missing = shutil.copytree(tfidf_artifact, tmp_path / f"missing-{name}")
+        (missing / name).unlink()
+        with pytest.raises(
+            ArtifactError, match=rf"incomplete: {re.escape(name)} is missing.*retrain"
+        ):
+            load_classifier(missing)
 
 
-def test_untrusted_types_are_refused(tfidf_artifact, tmp_path):
-    import skops.io as sio
-    from sklearn.ensemble import RandomForestClassifier
+def test_old_skops_artifact_is_refused_with_a_clear_message(tfidf_artifact, tmp_path):
+    old = shutil.copytree(tfidf_artifact, tmp_path / "old")
+    (old / "tfidf.safetensors").unlink()
+    (old / "vocabulary.json").unlink()
+    (old / "model.skops").write_bytes(b"PK\x05\x06" + bytes(18))  # an (empty) zip, as skops wrote
+    with pytest.raises(
+        ArtifactError,
+        match=r"written by an older netralitas \(skops format\); retrain with `netralitas train`",
+    ):
+        load_classifier(old)
 
-    tampered = shutil.copytree(tfidf_artifact, tmp_path / "tampered")
-    sio.dump(
-        RandomForestClassifier(n_estimators=1).fit([[0], [1]], [0, 1]), tampered / "model.skops"
+
+def test_corrupt_files_are_refused(tfidf_artifact, tmp_path):
+    def damaged(name: str, content: bytes):
+        target = shutil.copytree(
+            tfidf_artifact, tmp_path / f"damaged-{len(list(tmp_path.iterdir()))}"
+        )
+        (target / name).write_bytes(content)
+        return target
+
+    with pytest.raises(
+        ArtifactError, match=r"tfidf\.safetensors is corrupt or unreadable.*retrain"
+    ):
+        load_classifier(damaged("tfidf.safetensors", b"not safetensors"))
+    with pytest.raises(ArtifactError, match=r"vocabulary\.json is corrupt.*retrain"):
+        load_classifier(damaged("vocabulary.json", b'{"labels": ["neutral", "supp'))
+    with pytest.raises(ArtifactError, match=r"vocabulary\.json is corrupt"):
+        load_classifier(damaged("vocabulary.json", b"\xff\xfe not utf-8"))
+    for wrong in (
+        [],
+        {"labels": "neutral", "blocks": []},
+        {"labels": ["neutral", "supportive"], "blocks": [{"name": "word", "terms": [1, 2]}]},
+        {"labels": ["neutral", "supportive"]},
+    ):
+        with pytest.raises(ArtifactError, match="is not a TF-IDF vocabulary"):
+            load_classifier(damaged("vocabulary.json", json.dumps(wrong).encode()))
+
+
+def _edit_vocabulary(artifact, tmp_path, name, edit):
+    target = shutil.copytree(artifact, tmp_path / name)
+    vocabulary = json.loads((target / "vocabulary.json").read_text())
+    edit(vocabulary)
+    (target / "vocabulary.json").write_text(json.dumps(vocabulary))
+    return target
+
+
+def _edit_tensors(artifact, tmp_path, name, edit):
+    from safetensors.numpy import load_file, save_file
+
+    target = shutil.copytree(artifact, tmp_path / name)
+    tensors = {k: np.array(v) for k, v in load_file(target / "tfidf.safetensors").items()}
+    edit(tensors)
+    save_file(tensors, target / "tfidf.safetensors")
+    return target
+
+
+def test_parts_that_do_not_agree_are_refused(tfidf_artifact, tmp_path):
+    def drop_term(v):
+        v["blocks"][0]["terms"].pop()
+
+    def duplicate_term(v):
+        terms = v["blocks"][1]["terms"]
+        terms[-1] = terms[0]
+
+    def drop_context(v):
+        v["blocks"].pop()
+
+    def reorder_blocks(v):
+        v["blocks"].reverse()
+
+    def nan(t):
+        t["coef"][0, 0] = np.nan
+
+    cases = {
+        "vocabulary-short": (_edit_vocabulary, drop_term, r"do not agree .*retrain"),
+        "vocabulary-duplicate": (_edit_vocabulary, duplicate_term, r"Duplicate term"),
+        "vocabulary-no-context": (_edit_vocabulary, drop_context, r"holds tensors .*needs"),
+        "vocabulary-order": (_edit_vocabulary, reorder_blocks, r"blocks \['context'"),
+        "labels": (
+            _edit_vocabulary,
+            lambda v: v.update(labels=["neutral", "opposing"]),
+            r"differ from metadata",
+        ),
+        "idf-short": (
+            _edit_tensors,
+            lambda t: t.update({"idf.word": t["idf.word"][:-1].copy()}),
+            r"block 'word': \d+ terms but idf",
+        ),
+        "coef-columns": (
+            _edit_tensors,
+            lambda t: t.update(coef=t["coef"][:, :-1].copy()),
+            r"coef \(1, \d+\) and intercept \(1,\) do not match",
+        ),
+        "coef-rows": (
+            _edit_tensors,
+            lambda t: t.update(coef=np.vstack([t["coef"], t["coef"]])),
+            r"do not match 2 labels",
+        ),
+        "intercept-missing": (_edit_tensors, lambda t: t.pop("intercept"), r"holds tensors"),
+        "not-finite": (_edit_tensors, nan, r"coef has values that are not finite"),
+        "not-float64": (
+            _edit_tensors,
+            lambda t: t.update(intercept=t["intercept"].astype(np.float32)),
+            r"'intercept' is float32, not float64",
+        ),
+    }
+    for name, (edit_file, edit, message) in cases.items():
+        with pytest.raises(ArtifactError, match=message):
+            load_classifier(edit_file(tfidf_artifact, tmp_path, name, edit))
+
+
+def test_settings_that_do_not_fit_are_refused(tfidf_artifact, tmp_path):
+    target = shutil.copytree(tfidf_artifact, tmp_path / "settings")
+    meta = json.loads((target / "netralitas.json").read_text())
+    meta["extra"]["settings"]["ngram_magic"] = 3
+    (target / "netralitas.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="settings this netralitas does not know"):
+        load_classifier(target)
+
+    meta["extra"]["settings"] = {**meta["extra"]["settings"], "use_context": False}
+    del meta["extra"]["settings"]["ngram_magic"]
+    (target / "netralitas.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="context block, but the settings say use_context"):
+        load_classifier(target)
+
+
+def test_loading_unpickles_nothing(tfidf_artifact):
+    """Unpickling any object resolves a global through `pickle.find_class`, which raises an
+    audit event; the hook is shown to see a real unpickling before the artifact is loaded."""
+    code = f"""
+import pickle, sys
+events = []
+sys.addaudithook(lambda event, args: events.append(args) if event == "pickle.find_class" else None)
+pickle.loads(pickle.dumps(ValueError("control")))
+assert events, "the audit hook did not see an unpickling"
+events.clear()
+from netralitas.model.loading import load_classifier
+model = load_classifier({str(tfidf_artifact)!r})
+model.predict_proba(["Coblos nomor 2!"], ["Relawan kumpul besok"])
+print(events)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def _fit(labels: int, use_context: bool, with_contexts: bool = True) -> tuple:
+    rows = labelled_rows()
+    texts = [r["text"] for r in rows]
+    contexts = [r.get("context") for r in rows] if with_contexts else None
+    y = [r["label"] for r in rows]
+    if labels == 3:  # a third label on every third row: enough for a softmax over three classes
+        y = ["opposing" if i % 3 == 0 else label for i, label in enumerate(y)]
+    model = TfidfClassifier(use_context=use_context).fit(texts, y, contexts)
+    return model, texts, contexts, y
+
+
+def _metadata(model: TfidfClassifier, neutral: str = "neutral") -> ArtifactMetadata:
+    return ArtifactMetadata(
+        format_version=FORMAT_VERSION,
+        kind="tfidf",
+        name="uji",
+        version="1",
+        labels=model.labels,
+        neutral_label=neutral,
+        thresholds=Thresholds(
+            flag=0.5, review=0.3, precision_target=0.9, precision_target_met=True
+        ),
+        package_version="0",
+        created_at=dt.datetime.now(dt.UTC),
+        extra={"settings": model.get_settings()},
     )
-    untrusted = sio.get_untrusted_types(file=tampered / "model.skops")
-    if untrusted:  # skops trusts plain sklearn estimators by default; a custom type is the risk
-        with pytest.raises(ArtifactError, match="reviewed list"):
-            load_classifier(tampered)
-    else:
-        with pytest.raises(ArtifactError, match="labels"):
-            load_classifier(tampered)
+
+
+@pytest.mark.parametrize(
+    ("labels", "use_context", "with_contexts", "blocks"),
+    [
+        (2, True, True, ["word", "char", "context"]),
+        (2, False, True, ["word", "char"]),
+        (2, True, False, ["word", "char"]),  # no context in the training data: no context block
+        (3, True, True, ["word", "char", "context"]),
+        (3, False, True, ["word", "char"]),
+    ],
+)
+def test_scores_equal_the_fitted_pipeline_and_survive_a_round_trip(
+    labels, use_context, with_contexts, blocks, tmp_path
+):
+    model, texts, contexts, y = _fit(labels, use_context, with_contexts)
+    assert [name for name, _ in model.blocks_] == blocks
+    assert model.labels == tuple(sorted(set(y))) and len(model.labels) == labels
+    assert not hasattr(model, "pipeline_")  # the scikit-learn pipeline is not kept
+
+    # The same scikit-learn pipeline, fitted the same (deterministic) way, is the reference.
+    pipeline = model._build(with_context="context" in blocks).fit(model._matrix(texts, contexts), y)
+    assert tuple(pipeline.classes_) == model.labels
+    new_texts = [*TEXTS, "Kata-kata yang belum pernah terlihat: zyxwv qwert 🐉", ""]
+    new_contexts = [*CONTEXTS, "Pak Hendro: coblos nomor 2!", None]
+    for t, c in ((texts, contexts), (new_texts, new_contexts)):
+        expected = pipeline.predict_proba(model._matrix(t, c))
+        proba = model.predict_proba(t, c)
+        assert proba.shape == (len(t), labels)
+        np.testing.assert_allclose(proba, expected, rtol=0, atol=1e-12)
+
+    model.metadata_ = _metadata(model)
+    loaded = load_classifier(model.save_pretrained(tmp_path / "model"))
+    assert loaded.labels == model.labels
+    assert [name for name, _ in loaded.blocks_] == blocks
+    np.testing.assert_array_equal(
+        loaded.predict_proba(new_texts, new_contexts), model.predict_proba(new_texts, new_contexts)
+    )
+    vocabulary = json.loads((tmp_path / "model" / "vocabulary.json").read_text())
+    assert [b["name"] for b in vocabulary["blocks"]] == blocks
+
+
+def test_any_character_survives_the_vocabulary_file(tmp_path):
+    texts = ["dukung 漢字 paslon naïve", "apel pagi été ok", "lone \ud800 surrogate", "biasa saja"]
+    model = TfidfClassifier(stem=False, use_context=False).fit(texts, ["a", "b", "a", "b"])
+    model.metadata_ = _metadata(model, neutral="a")
+    loaded = load_classifier(model.save_pretrained(tmp_path / "model"))
+    for (_, before), (_, after) in zip(model.blocks_, loaded.blocks_, strict=True):
+        assert after.vocabulary_ == before.vocabulary_
+    assert any("\ud800" in term for _, v in loaded.blocks_ for term in v.vocabulary_)
+    chars = dict(loaded.blocks_)["char"].vocabulary_
+    assert {"漢字", "ïve", "été"} <= chars.keys()  # the word block keeps only [a-z0-9] tokens
+    np.testing.assert_array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
 
 
 def test_atomic_save_keeps_old_artifact_on_crash(tfidf_artifact, tmp_path):
@@ -163,7 +397,9 @@ def test_atomic_save_keeps_old_artifact_on_crash(tfidf_artifact, tmp_path):
 def test_fit_contract():
     rows = labelled_rows()
     model = TfidfClassifier(C=2.0)
-    assert not hasattr(model, "pipeline_")
+    assert not hasattr(model, "coef_")
+    with pytest.raises(RuntimeError, match="not fitted"):
+        model.predict_proba(["a"])
     assert model.fit([r["text"] for r in rows], [r["label"] for r in rows]) is model
     assert model.labels == ("neutral", "supportive")
     with pytest.raises(ValueError, match="at least two labels"):
@@ -172,8 +408,18 @@ def test_fit_contract():
 
 def test_importing_the_tfidf_path_does_not_import_torch():
     code = (
-        "import sys; import netralitas.model, netralitas.model.backends.tfidf, netralitas.model.loading, netralitas.model.scorer, "
-        "netralitas.training.train; print('torch' in sys.modules)"
+        "import sys; import netralitas.model, netralitas.model.backends.tfidf, "
+        "netralitas.model.loading, netralitas.training.train; print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_loading_and_scoring_a_tfidf_artifact_does_not_import_torch(tfidf_artifact):
+    code = (
+        "import sys; from netralitas.model.loading import load_classifier; "
+        f"m = load_classifier({str(tfidf_artifact)!r}); m.predict_proba(['Coblos nomor 2!']); "
+        "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

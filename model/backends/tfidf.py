@@ -2,14 +2,35 @@
 
 Features: stemmed word n-grams and character n-grams of the post, and a separate block of word
 n-grams of the context (the post a comment answers or a share forwards), so that "Siap, Pak!" can
-be read differently under a campaign post. Stored with skops, never pickle.
+be read differently under a campaign post. The context block exists only when `use_context` is on
+and the training data had any context (without one it would have no vocabulary).
+
+Fitting runs a scikit-learn pipeline, then keeps only what scoring needs: per feature block a
+`TfidfVectorizer` configured as for fitting with its vocabulary and idf weights, and the logistic
+regression's `coef_` and `intercept_`. Scoring, right after fitting and after loading alike, is
+the blocks' matrices side by side, `logits = X @ coef.T + intercept`, then for two labels
+`[1 - sigmoid, sigmoid]` and for more a softmax: the same arithmetic as scikit-learn's
+`LogisticRegression.predict_proba`, so the probabilities equal the fitted pipeline's.
+
+Artifact files (besides `netralitas.json` and `profiles/`, see model/artifact.py); no pickle and
+nothing executable, the settings that configure the blocks are in `netralitas.json`
+(`extra.settings`)::
+
+    tfidf.safetensors  float64 tensors: "coef" (1 row for two labels, else one per label; one
+                       column per feature), "intercept", and "idf.<block>" per block
+    vocabulary.json    {"labels": [...], "blocks": [{"name": "word" | "char" | "context",
+                       "terms": [term of column 0, term of column 1, ...]}, ...]}; the features
+                       are the blocks in this order, each block's columns in its term order
+
+Artifacts written by older versions (`model.skops`) are refused with a request to retrain.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,35 +48,24 @@ from netralitas.model.inference import check_inference
 from netralitas.model.text.profiles import ElectionProfile
 from netralitas.model.text.stemming import StemTokenizer
 
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
 __all__ = ["TfidfClassifier"]
 
-MODEL_FILE = "model.skops"
-# Reviewed list of the types skops may rebuild from model.skops (besides its own safe defaults).
-TRUSTED_TYPES = frozenset(
-    {
-        "netralitas.model.text.stemming.StemTokenizer",
-        "sklearn.compose._column_transformer.ColumnTransformer",
-        "sklearn.feature_extraction.text.TfidfVectorizer",
-        "sklearn.feature_extraction.text.TfidfTransformer",
-        "sklearn.pipeline.FeatureUnion",
-        "sklearn.pipeline.Pipeline",
-        "sklearn.linear_model._logistic.LogisticRegression",
-        "sklearn.utils._bunch.Bunch",
-        "builtins.slice",
-        "numpy.float64",
-        "numpy.int64",
-        "numpy.dtype",
-        "collections.defaultdict",
-        "builtins.int",
-    }
-)
+WEIGHTS_FILE = "tfidf.safetensors"
+VOCABULARY_FILE = "vocabulary.json"
+OLD_MODEL_FILE = "model.skops"  # format_version 1 (skops); no longer read
+TEXT_BLOCKS = ("word", "char")  # read the post (column 0 of `_matrix`)
+CONTEXT_BLOCK = "context"  # reads the context (column 1)
 
 
 class TfidfClassifier(ProfileReading):
     """TF-IDF word + character n-grams, context block, class-weighted logistic regression.
 
-    The constructor only stores settings (scikit-learn contract); `fit` learns `pipeline_` and
-    `labels_`. Training code attaches `metadata_` (thresholds, metrics) before `save_pretrained`.
+    The constructor only stores settings (scikit-learn contract); `fit` learns `labels_`, the
+    feature blocks `blocks_` (name, vectorizer) and the linear layer `coef_`, `intercept_`.
+    Training code attaches `metadata_` (thresholds, metrics) before `save_pretrained`.
     """
 
     kind = "tfidf"
@@ -98,35 +108,42 @@ class TfidfClassifier(ProfileReading):
             "max_iter": self.max_iter,
         }
 
-    def _build(self, with_context: bool):
-        from sklearn.compose import ColumnTransformer
+    def _vectorizer(self, block: str, vocabulary: list[str] | None = None) -> TfidfVectorizer:
+        """The vectorizer of one feature block, for fitting or (given its terms) for scoring."""
         from sklearn.feature_extraction.text import TfidfVectorizer
+
+        if block == "char":
+            return TfidfVectorizer(
+                analyzer="char_wb",
+                ngram_range=self.char_ngram_range,
+                lowercase=False,
+                min_df=self.min_df,
+                max_features=self.max_char_features,
+                sublinear_tf=True,
+                vocabulary=vocabulary,
+            )
+        if block not in ("word", CONTEXT_BLOCK):
+            raise ValueError(f"unknown TF-IDF block {block!r}")
+        return TfidfVectorizer(
+            tokenizer=StemTokenizer(stem=self.stem),
+            token_pattern=None,
+            lowercase=False,
+            ngram_range=self.word_ngram_range if block == "word" else (1, 2),
+            min_df=self.min_df,
+            sublinear_tf=True,
+            vocabulary=vocabulary,
+        )
+
+    def _build(self, with_context: bool):
+        """The scikit-learn pipeline that fitting runs (column 0: post, column 1: context)."""
+        from sklearn.compose import ColumnTransformer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import FeatureUnion, Pipeline
 
-        def words(ngrams: tuple[int, int]) -> TfidfVectorizer:
-            return TfidfVectorizer(
-                tokenizer=StemTokenizer(stem=self.stem),
-                token_pattern=None,
-                lowercase=False,
-                ngram_range=ngrams,
-                min_df=self.min_df,
-                sublinear_tf=True,
-            )
-
-        chars = TfidfVectorizer(
-            analyzer="char_wb",
-            ngram_range=self.char_ngram_range,
-            lowercase=False,
-            min_df=self.min_df,
-            max_features=self.max_char_features,
-            sublinear_tf=True,
-        )
-        blocks = [
-            ("text", FeatureUnion([("word", words(self.word_ngram_range)), ("char", chars)]), 0)
-        ]
+        text = FeatureUnion([(name, self._vectorizer(name)) for name in TEXT_BLOCKS])
+        blocks = [("text", text, 0)]
         if with_context:
-            blocks.append(("context", words((1, 2)), 1))
+            blocks.append((CONTEXT_BLOCK, self._vectorizer(CONTEXT_BLOCK), 1))
         return Pipeline(
             [
                 ("features", ColumnTransformer(blocks)),
@@ -160,22 +177,103 @@ class TfidfClassifier(ProfileReading):
             raise ValueError(f"training needs at least two labels, found {sorted(set(labels))}")
         x = self._matrix(texts, contexts)
         # Without any context in the training data a context block would have no vocabulary.
-        self.pipeline_ = self._build(with_context=self.use_context and any(x[:, 1])).fit(x, labels)
-        self.labels_ = tuple(str(c) for c in self.pipeline_.classes_)
+        with_context = bool(self.use_context and any(x[:, 1]))
+        pipeline = self._build(with_context).fit(x, labels)
+        features = pipeline.named_steps["features"].named_transformers_
+        fitted = dict(features["text"].transformer_list)
+        if with_context:
+            fitted[CONTEXT_BLOCK] = features[CONTEXT_BLOCK]
+        clf = pipeline.named_steps["clf"]
+        # Keep only what scoring needs, in the form loading rebuilds: one scoring path.
+        self._set_fitted(
+            tuple(str(c) for c in clf.classes_),
+            [
+                (name, fitted[name].get_feature_names_out().tolist(), fitted[name].idf_)
+                for name in (*TEXT_BLOCKS, CONTEXT_BLOCK)
+                if name in fitted
+            ],
+            clf.coef_,
+            clf.intercept_,
+        )
         return self
+
+    def _set_fitted(
+        self,
+        labels: tuple[str, ...],
+        blocks: Sequence[tuple[str, list[str], np.ndarray]],
+        coef: np.ndarray,
+        intercept: np.ndarray,
+    ) -> None:
+        """Install a fitted model from its parts: labels, (name, terms, idf) per block in column
+        order, and the linear layer. Raises ValueError if the parts do not fit together."""
+        names = [name for name, _, _ in blocks]
+        if names not in (list(TEXT_BLOCKS), [*TEXT_BLOCKS, CONTEXT_BLOCK]):
+            raise ValueError(f"blocks {names}; expected {list(TEXT_BLOCKS)} (+ {CONTEXT_BLOCK!r})")
+        if CONTEXT_BLOCK in names and not self.use_context:
+            raise ValueError("a context block, but the settings say use_context = false")
+        if len(labels) < 2 or list(labels) != sorted(set(labels)):
+            raise ValueError(f"labels {list(labels)} are not at least two, sorted and distinct")
+        coef = np.array(coef, dtype=np.float64, order="C")  # owned copies, not views of a file
+        intercept = np.array(intercept, dtype=np.float64)
+        rows = 1 if len(labels) == 2 else len(labels)
+        columns = sum(len(terms) for _, terms, _ in blocks)
+        if coef.shape != (rows, columns) or intercept.shape != (rows,):
+            raise ValueError(
+                f"coef {coef.shape} and intercept {intercept.shape} do not match {len(labels)} "
+                f"labels and {columns} terms (expected ({rows}, {columns}) and ({rows},))"
+            )
+        vectorizers = []
+        for name, terms, idf in blocks:
+            idf = np.array(idf, dtype=np.float64)
+            if idf.shape != (len(terms),):
+                raise ValueError(f"block {name!r}: {len(terms)} terms but idf {idf.shape}")
+            if not terms:
+                raise ValueError(f"block {name!r} has no terms")
+            vectorizer = self._vectorizer(name, vocabulary=list(terms))
+            vectorizer.idf_ = idf  # also builds vocabulary_; duplicate terms raise ValueError
+            vectorizers.append((name, vectorizer))
+        for name, array in [("coef", coef), ("intercept", intercept)] + [
+            (f"idf.{n}", v.idf_) for n, v in vectorizers
+        ]:
+            if not np.isfinite(array).all():
+                raise ValueError(f"{name} has values that are not finite")
+        self.labels_ = tuple(labels)
+        self.blocks_ = tuple(vectorizers)
+        self.coef_ = coef
+        self.intercept_ = intercept
+
+    def _features(self, x: np.ndarray):
+        """The feature matrix (CSR): each block's TF-IDF matrix, side by side in column order."""
+        import scipy.sparse as sp
+
+        return sp.hstack(
+            [v.transform(x[:, 1 if name == CONTEXT_BLOCK else 0]) for name, v in self.blocks_],
+            format="csr",
+        )
 
     def predict_proba(
         self, texts: Sequence[str], contexts: Sequence[str | None] | None = None
     ) -> np.ndarray:
         """Probabilities of shape `(n, len(labels))`, columns in `labels` order."""
-        if not hasattr(self, "pipeline_"):
+        if not hasattr(self, "coef_"):
             raise RuntimeError(
                 "this TfidfClassifier is not fitted; call fit() or from_pretrained()"
             )
         x = self._matrix(texts, contexts)
         if len(x) == 0:
             return np.zeros((0, len(self.labels_)))
-        return self.pipeline_.predict_proba(x)
+        # As LogisticRegression.predict_proba (scikit-learn 1.9): decision_function, then
+        # [1 - expit, expit] for two classes, a max-shifted softmax for more.
+        scores = np.asarray(self._features(x) @ self.coef_.T) + self.intercept_
+        if scores.shape[1] == 1:
+            from scipy.special import expit
+
+            p = expit(scores.reshape(-1))
+            return np.stack([1 - p, p], axis=1)
+        scores -= scores.max(axis=1).reshape(-1, 1)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1).reshape(-1, 1)
+        return scores
 
     def truncated(
         self, texts: Sequence[str], contexts: Sequence[str | None] | None = None
@@ -187,13 +285,26 @@ class TfidfClassifier(ProfileReading):
     # -- persistence -----------------------------------------------------------------------------
     def save_pretrained(self, directory: str | Path) -> Path:
         """Write the artifact atomically; needs `metadata_` (set by training)."""
-        import skops.io as sio
+        from safetensors.numpy import save
 
         metadata: ArtifactMetadata | None = getattr(self, "metadata_", None)
-        if metadata is None or not hasattr(self, "pipeline_"):
+        if metadata is None or not hasattr(self, "coef_"):
             raise RuntimeError("save_pretrained needs a fitted model with metadata_ (see training)")
+        tensors = {"coef": self.coef_, "intercept": self.intercept_}
+        tensors.update({f"idf.{name}": v.idf_ for name, v in self.blocks_})
+        vocabulary = {
+            "labels": list(self.labels_),
+            "blocks": [{"name": name, "terms": list(v.vocabulary)} for name, v in self.blocks_],
+        }
         with atomic_directory(directory) as tmp:
-            sio.dump(self.pipeline_, tmp / MODEL_FILE)
+            # Bytes written like every other file (the file permissions follow the umask).
+            (tmp / WEIGHTS_FILE).write_bytes(
+                save({k: np.ascontiguousarray(a, dtype=np.float64) for k, a in tensors.items()})
+            )
+            # ASCII escapes keep any character (even a lone surrogate from odd input) readable.
+            (tmp / VOCABULARY_FILE).write_text(
+                json.dumps(vocabulary, ensure_ascii=True, separators=(",", ":")), "ascii"
+            )
             write_profiles(tmp, self.profiles)
             write_metadata(tmp, metadata)
         return Path(directory)
@@ -207,36 +318,92 @@ class TfidfClassifier(ProfileReading):
     ) -> TfidfClassifier:
         """Load an artifact written by `save_pretrained`; `profiles` overrides the stored ones.
         `inference` is validated and otherwise ignored: TF-IDF computes one way."""
-        import skops.io as sio
-
         check_inference(inference)
 
         directory = Path(directory)
         metadata = read_metadata(directory, kind=cls.kind)
-        path = directory / MODEL_FILE
-        if not path.is_file():
-            raise ArtifactError(f"{directory} is incomplete: {MODEL_FILE} is missing; retrain it")
-        try:
-            untrusted = set(sio.get_untrusted_types(file=path))
-            unexpected = sorted(untrusted - TRUSTED_TYPES)
-            if unexpected:
-                raise ArtifactError(
-                    f"{path} contains types outside the reviewed list: {unexpected}; refusing to "
-                    "load it (it was not written by this netralitas, or has been tampered with)"
-                )
-            pipeline = sio.load(path, trusted=sorted(untrusted))
-        except ArtifactError:
-            raise
-        except Exception as exc:  # skops raises many types for damaged files
-            raise ArtifactError(f"{path} is corrupt or unreadable ({exc}); retrain it") from exc
+        retrain = "retrain it with `netralitas train`"
+        for name in (WEIGHTS_FILE, VOCABULARY_FILE):
+            if not (directory / name).is_file():
+                if (directory / OLD_MODEL_FILE).is_file():
+                    raise ArtifactError(
+                        f"{directory} was written by an older netralitas (skops format); "
+                        "retrain with `netralitas train`"
+                    )
+                raise ArtifactError(f"{directory} is incomplete: {name} is missing; {retrain}")
+        tensors = _read_tensors(directory / WEIGHTS_FILE, retrain)
+        labels, blocks = _read_vocabulary(directory / VOCABULARY_FILE, retrain)
+        if labels != metadata.labels:
+            raise ArtifactError(
+                f"{directory / VOCABULARY_FILE} labels {labels} differ from metadata "
+                f"{metadata.labels}; {retrain}"
+            )
+        expected = {"coef", "intercept", *(f"idf.{name}" for name, _ in blocks)}
+        if set(tensors) != expected:
+            raise ArtifactError(
+                f"{directory / WEIGHTS_FILE} holds tensors {sorted(tensors)}, but "
+                f"{VOCABULARY_FILE} needs {sorted(expected)}; {retrain}"
+            )
         stored = read_profiles(directory, metadata.profiles)
         settings = metadata.extra.get("settings", {})
-        model = cls(profiles=stored if profiles is None else profiles, **settings)
-        model.pipeline_ = pipeline
-        model.labels_ = tuple(str(c) for c in pipeline.classes_)
-        model.metadata_ = metadata
-        if model.labels_ != metadata.labels:
+        try:
+            model = cls(profiles=stored if profiles is None else profiles, **settings)
+        except TypeError as exc:
             raise ArtifactError(
-                f"{path} labels {model.labels_} differ from metadata {metadata.labels}"
+                f"{directory} has settings this netralitas does not know ({exc}); {retrain}"
+            ) from exc
+        try:
+            model._set_fitted(
+                labels,
+                [(name, terms, tensors[f"idf.{name}"]) for name, terms in blocks],
+                tensors["coef"],
+                tensors["intercept"],
             )
+        except ValueError as exc:
+            raise ArtifactError(
+                f"{directory}: {WEIGHTS_FILE} and {VOCABULARY_FILE} do not agree ({exc}); {retrain}"
+            ) from exc
+        model.metadata_ = metadata
         return model
+
+
+def _read_tensors(path: Path, retrain: str) -> dict[str, np.ndarray]:
+    """The float64 tensors of `tfidf.safetensors` (safetensors holds raw numbers only)."""
+    from safetensors.numpy import load_file
+
+    try:
+        tensors = load_file(path)
+    except Exception as exc:  # safetensors raises its own error types for damaged files
+        raise ArtifactError(f"{path} is corrupt or unreadable ({exc}); {retrain}") from exc
+    for name, array in tensors.items():
+        if array.dtype != np.float64:
+            raise ArtifactError(f"{path}: tensor {name!r} is {array.dtype}, not float64; {retrain}")
+    return tensors
+
+
+def _read_vocabulary(
+    path: Path, retrain: str
+) -> tuple[tuple[str, ...], list[tuple[str, list[str]]]]:
+    """Labels and (block name, terms) pairs of `vocabulary.json`, checked for shape."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{path} is corrupt ({exc}); {retrain}") from exc
+
+    def strings(value: Any) -> bool:
+        return isinstance(value, list) and all(isinstance(s, str) for s in value)
+
+    blocks = raw.get("blocks") if isinstance(raw, dict) else None
+    if (
+        not strings(raw.get("labels") if isinstance(raw, dict) else None)
+        or not isinstance(blocks, list)
+        or not all(
+            isinstance(b, dict) and isinstance(b.get("name"), str) and strings(b.get("terms"))
+            for b in blocks
+        )
+    ):
+        raise ArtifactError(
+            f"{path} is not a TF-IDF vocabulary (expected {{'labels': [str], 'blocks': "
+            f"[{{'name': str, 'terms': [str]}}]}}); {retrain}"
+        )
+    return tuple(raw["labels"]), [(b["name"], b["terms"]) for b in blocks]

@@ -54,7 +54,7 @@ def stem_word(word: str) -> str:
 class StemTokenizer:
     """Tokenizer for TF-IDF word features: split, drop stop words, stem (cached).
 
-    A small class rather than a closure so that it can be stored with skops; it holds settings only.
+    A small class rather than a closure: it holds settings only, and compares and prints plainly.
     """
 
     def __init__(self, stem: bool = True, remove_stop_words: bool = True) -> None:
