@@ -1,5 +1,6 @@
-"""The TF-IDF backend and its artifact format: equality with the fitted scikit-learn pipeline,
-round trip, context, safety (no pickle), clear failures."""
+"""The TF-IDF backend and its artifact format: equality with the fitted scikit-learn pipeline
+(and with scikit-learn's built-in analyzers), round trip, context, safety (no pickle), clear
+failures, scoring without scikit-learn."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from netralitas.model.artifact import (
     atomic_directory,
 )
 from netralitas.model.backends.tfidf import TfidfClassifier
+from netralitas.model.backends.tfidf_features import CharWbNgrams, WordNgrams
 from netralitas.model.decision import decide
 from netralitas.model.loading import load_classifier
 from netralitas.model.text.stemming import StemTokenizer
@@ -283,6 +285,12 @@ def test_settings_that_do_not_fit_are_refused(tfidf_artifact, tmp_path):
     with pytest.raises(ArtifactError, match="context block, but the settings say use_context"):
         load_classifier(target)
 
+    meta["extra"]["settings"] = {**meta["extra"]["settings"], "char_ngram_range": [5, 2]}
+    meta["extra"]["settings"]["use_context"] = True
+    (target / "netralitas.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match=r"do not agree \(ngram_range \[5, 2\] is not"):
+        load_classifier(target)
+
 
 def test_loading_unpickles_nothing(tfidf_artifact):
     """Unpickling any object resolves a global through `pickle.find_class`, which raises an
@@ -377,9 +385,9 @@ def test_any_character_survives_the_vocabulary_file(tmp_path):
     model.metadata_ = _metadata(model, neutral="a")
     loaded = load_classifier(model.save_pretrained(tmp_path / "model"))
     for (_, before), (_, after) in zip(model.blocks_, loaded.blocks_, strict=True):
-        assert after.vocabulary_ == before.vocabulary_
-    assert any("\ud800" in term for _, v in loaded.blocks_ for term in v.vocabulary_)
-    chars = dict(loaded.blocks_)["char"].vocabulary_
+        assert after.terms == before.terms and after.vocabulary == before.vocabulary
+    assert any("\ud800" in term for _, b in loaded.blocks_ for term in b.terms)
+    chars = dict(loaded.blocks_)["char"].vocabulary
     assert {"漢字", "ïve", "été"} <= chars.keys()  # the word block keeps only [a-z0-9] tokens
     np.testing.assert_array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
 
@@ -423,3 +431,181 @@ def test_loading_and_scoring_a_tfidf_artifact_does_not_import_torch(tfidf_artifa
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# Awkward text for the analyzers: emoji, runs of spaces, tabs, newlines, other Unicode spaces, one-
+# and two-letter words, words exactly as long as an n-gram once padded, non-ASCII, empty strings.
+AWKWARD = [
+    "",
+    " ",
+    "\t\n \r\n",
+    "a",
+    "a b c di ke 2 ok",
+    "coblos   nomor\t\t2\n\npak  hendro juara!!",
+    "  leading and trailing  ",
+    "abc abcd abcde abcdef",
+    "jempol 👍🏽 😄😄 🇮🇩 merdeka",
+    "naïve été 漢字 ça\u00a0va\u3000oke\u2003ya",
+    "[calon] [nomor] pilih [calon]! no urut [nomor], #tagar-ku anti-korupsi",
+    "memenangkan pemilihan tidak jangan harus akan lagi pasti",
+    "x\x0by\x0cz\x1cw\x1dv\x1eu\x1ft\x85s\u2028r",
+    "lone \ud800 surrogate",
+]
+
+
+def test_analyzers_by_hand():
+    """What the comparisons with scikit-learn below rest on, written out."""
+    char = CharWbNgrams((2, 5))
+    assert char("ab \t c") == [" a", "ab", "b ", " ab", "ab ", " ab ", " c", "c ", " c "]
+    assert char("") == [] and char("ab \t c") == char("ab c")
+    word = WordNgrams((1, 2), stem=False)
+    assert word("relawan coblos nomor [nomor]!") == [
+        "relawan",
+        "coblos",
+        "nomor",
+        "[nomor]",
+        "relawan coblos",
+        "coblos nomor",
+        "nomor [nomor]",
+    ]
+    assert WordNgrams((1, 2), stem=True)("memenangkan pemilihan") == [
+        "menang",
+        "pilih",
+        "menang pilih",
+    ]
+
+
+@pytest.mark.parametrize("ngram_range", [(2, 5), (1, 1), (1, 3), (3, 3), (4, 6)])
+def test_char_analyzer_equals_scikit_learns_char_wb(ngram_range):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    builtin = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=ngram_range, lowercase=False
+    ).build_analyzer()
+    ours = CharWbNgrams(ngram_range)
+    for text in AWKWARD * 2:  # the second round reads the n-grams kept per word
+        assert ours(text) == builtin(text), text
+
+
+@pytest.mark.parametrize("stem", [True, False])
+@pytest.mark.parametrize("ngram_range", [(1, 2), (1, 1), (2, 3), (1, 3), (3, 3)])
+def test_word_analyzer_equals_scikit_learns_word_ngrams(ngram_range, stem):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    builtin = TfidfVectorizer(
+        tokenizer=StemTokenizer(stem=stem),
+        token_pattern=None,
+        lowercase=False,
+        ngram_range=ngram_range,
+    ).build_analyzer()
+    ours = WordNgrams(ngram_range, stem=stem)
+    for text in AWKWARD:
+        assert ours(text) == builtin(text), text
+
+
+def _builtin_vectorizer(block: str, model: TfidfClassifier):
+    """A block's vectorizer configured as before the analyzers were our own callables:
+    scikit-learn's char_wb analyzer, and its word analyzer around `StemTokenizer`."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    if block == "char":
+        return TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=model.char_ngram_range,
+            lowercase=False,
+            min_df=model.min_df,
+            max_features=model.max_char_features,
+            sublinear_tf=True,
+        )
+    return TfidfVectorizer(
+        tokenizer=StemTokenizer(stem=model.stem),
+        token_pattern=None,
+        lowercase=False,
+        ngram_range=model.word_ngram_range if block == "word" else (1, 2),
+        min_df=model.min_df,
+        sublinear_tf=True,
+    )
+
+
+@pytest.mark.parametrize(("min_df", "max_char_features"), [(1, 300_000), (2, 400)])
+def test_fit_gives_the_vocabulary_idf_and_scores_of_the_builtin_analyzers(
+    min_df, max_char_features
+):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    rows = labelled_rows()
+    texts = [r["text"] for r in rows]
+    contexts = [r.get("context") for r in rows]
+    y = [r["label"] for r in rows]
+    model = TfidfClassifier(min_df=min_df, max_char_features=max_char_features)
+    model.fit(texts, y, contexts)
+    assert [name for name, _ in model.blocks_] == ["word", "char", "context"]
+    x = model._matrix(texts, contexts)
+    for name, block in model.blocks_:
+        column = x[:, 1 if name == "context" else 0]
+        reference = _builtin_vectorizer(name, model).fit(column)
+        assert block.terms == reference.get_feature_names_out().tolist(), name
+        np.testing.assert_array_equal(block.idf, reference.idf_)
+        # The pruning settings did apply to the callable analyzers.
+        every_term = len(CountVectorizer(analyzer=block.analyzer).fit(column).vocabulary_)
+        if name == "char" and max_char_features < 300_000:
+            assert len(block) == max_char_features < every_term
+        elif min_df > 1:
+            assert len(block) < every_term
+        else:
+            assert len(block) == every_term
+
+    # The whole model fitted as before (built-in analyzers) scores the same.
+    before = Pipeline(
+        [
+            (
+                "features",
+                ColumnTransformer(
+                    [
+                        (
+                            "text",
+                            FeatureUnion(
+                                [(n, _builtin_vectorizer(n, model)) for n in ("word", "char")]
+                            ),
+                            0,
+                        ),
+                        ("context", _builtin_vectorizer("context", model), 1),
+                    ]
+                ),
+            ),
+            (
+                "clf",
+                LogisticRegression(C=model.C, class_weight="balanced", max_iter=model.max_iter),
+            ),
+        ]
+    ).fit(x, y)
+    new_texts = [*TEXTS, *AWKWARD]
+    new_contexts = [*CONTEXTS, *reversed(AWKWARD)]
+    np.testing.assert_allclose(
+        model.predict_proba(new_texts, new_contexts),
+        before.predict_proba(model._matrix(new_texts, new_contexts)),
+        rtol=0,
+        atol=1e-12,
+    )
+
+
+def test_loading_and_scoring_need_neither_scikit_learn_nor_scipy_sparse(tfidf_artifact):
+    code = f"""
+import sys
+def loaded():
+    return [name for name in ("sklearn", "scipy.sparse", "torch") if name in sys.modules]
+import netralitas.model.backends.tfidf
+print(loaded())
+from netralitas.model.loading import load_classifier
+model = load_classifier({str(tfidf_artifact)!r})
+print(loaded())
+model.predict_proba(["Coblos nomor 2, Pak Hendro!", "Siap pak"], ["Relawan kumpul besok", None])
+print(loaded())
+model.fit(["coblos nomor dua", "apel pagi"], ["supportive", "neutral"])  # fitting may
+print("sklearn" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n") == ["[]", "[]", "[]", "True", ""]

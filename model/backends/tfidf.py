@@ -5,12 +5,16 @@ n-grams of the context (the post a comment answers or a share forwards), so that
 be read differently under a campaign post. The context block exists only when `use_context` is on
 and the training data had any context (without one it would have no vocabulary).
 
-Fitting runs a scikit-learn pipeline, then keeps only what scoring needs: per feature block a
-`TfidfVectorizer` configured as for fitting with its vocabulary and idf weights, and the logistic
-regression's `coef_` and `intercept_`. Scoring, right after fitting and after loading alike, is
-the blocks' matrices side by side, `logits = X @ coef.T + intercept`, then for two labels
-`[1 - sigmoid, sigmoid]` and for more a softmax: the same arithmetic as scikit-learn's
-`LogisticRegression.predict_proba`, so the probabilities equal the fitted pipeline's.
+Each block's terms come from one analyzer in model/backends/tfidf_features.py (stemmed word
+n-grams, `char_wb` character n-grams), used by fitting and scoring alike. Fitting runs a
+scikit-learn pipeline whose `TfidfVectorizer`s are given those analyzers (scikit-learn counts,
+prunes and computes idf), then keeps only what scoring needs: per feature block its terms and idf
+weights (a `TfidfBlock`), and the logistic regression's `coef_` and `intercept_`. Scoring, right
+after fitting and after loading alike, needs numpy only (no scikit-learn, no scipy, so loading is
+quick): the blocks' TF-IDF matrices side by side, `logits = X @ coef.T + intercept`, then for two
+labels `[1 - sigmoid, sigmoid]` and for more a softmax: the same arithmetic, in the same order, as
+scikit-learn's `LogisticRegression.predict_proba`, so the probabilities equal the fitted
+pipeline's.
 
 Artifact files (besides `netralitas.json` and `profiles/`, see model/artifact.py); no pickle and
 nothing executable, the settings that configure the blocks are in `netralitas.json`
@@ -28,6 +32,7 @@ Artifacts written by older versions (`model.skops`) are refused with a request t
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,9 +49,9 @@ from netralitas.model.artifact import (
     write_profiles,
 )
 from netralitas.model.backend import ProfileReading, check_inputs
+from netralitas.model.backends.tfidf_features import CharWbNgrams, TfidfBlock, WordNgrams
 from netralitas.model.inference import check_inference
 from netralitas.model.text.profiles import ElectionProfile
-from netralitas.model.text.stemming import StemTokenizer
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -58,13 +63,15 @@ VOCABULARY_FILE = "vocabulary.json"
 OLD_MODEL_FILE = "model.skops"  # format_version 1 (skops); no longer read
 TEXT_BLOCKS = ("word", "char")  # read the post (column 0 of `_matrix`)
 CONTEXT_BLOCK = "context"  # reads the context (column 1)
+CONTEXT_NGRAM_RANGE = (1, 2)
+CHUNK = 2048  # posts scored at a time: bounds the memory of the n-grams of a large batch
 
 
 class TfidfClassifier(ProfileReading):
     """TF-IDF word + character n-grams, context block, class-weighted logistic regression.
 
     The constructor only stores settings (scikit-learn contract); `fit` learns `labels_`, the
-    feature blocks `blocks_` (name, vectorizer) and the linear layer `coef_`, `intercept_`.
+    feature blocks `blocks_` (name, `TfidfBlock`) and the linear layer `coef_`, `intercept_`.
     Training code attaches `metadata_` (thresholds, metrics) before `save_pretrained`.
     """
 
@@ -108,30 +115,27 @@ class TfidfClassifier(ProfileReading):
             "max_iter": self.max_iter,
         }
 
-    def _vectorizer(self, block: str, vocabulary: list[str] | None = None) -> TfidfVectorizer:
-        """The vectorizer of one feature block, for fitting or (given its terms) for scoring."""
+    def _analyzer(self, block: str) -> WordNgrams | CharWbNgrams:
+        """The analyzer (normalised text -> terms) of one feature block, for fitting and scoring."""
+        if block == "char":
+            return CharWbNgrams(self.char_ngram_range)
+        if block == "word":
+            return WordNgrams(self.word_ngram_range, stem=self.stem)
+        if block == CONTEXT_BLOCK:
+            return WordNgrams(CONTEXT_NGRAM_RANGE, stem=self.stem)
+        raise ValueError(f"unknown TF-IDF block {block!r}")
+
+    def _vectorizer(self, block: str) -> TfidfVectorizer:
+        """The scikit-learn vectorizer that fits one feature block: it counts the terms of the
+        block's analyzer, prunes them (`min_df`, `max_features`) and computes idf."""
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        if block == "char":
-            return TfidfVectorizer(
-                analyzer="char_wb",
-                ngram_range=self.char_ngram_range,
-                lowercase=False,
-                min_df=self.min_df,
-                max_features=self.max_char_features,
-                sublinear_tf=True,
-                vocabulary=vocabulary,
-            )
-        if block not in ("word", CONTEXT_BLOCK):
-            raise ValueError(f"unknown TF-IDF block {block!r}")
         return TfidfVectorizer(
-            tokenizer=StemTokenizer(stem=self.stem),
-            token_pattern=None,
+            analyzer=self._analyzer(block),
             lowercase=False,
-            ngram_range=self.word_ngram_range if block == "word" else (1, 2),
             min_df=self.min_df,
+            max_features=self.max_char_features if block == "char" else None,
             sublinear_tf=True,
-            vocabulary=vocabulary,
         )
 
     def _build(self, with_context: bool):
@@ -222,34 +226,45 @@ class TfidfClassifier(ProfileReading):
                 f"coef {coef.shape} and intercept {intercept.shape} do not match {len(labels)} "
                 f"labels and {columns} terms (expected ({rows}, {columns}) and ({rows},))"
             )
-        vectorizers = []
+        fitted = []
         for name, terms, idf in blocks:
             idf = np.array(idf, dtype=np.float64)
             if idf.shape != (len(terms),):
                 raise ValueError(f"block {name!r}: {len(terms)} terms but idf {idf.shape}")
             if not terms:
                 raise ValueError(f"block {name!r} has no terms")
-            vectorizer = self._vectorizer(name, vocabulary=list(terms))
-            vectorizer.idf_ = idf  # also builds vocabulary_; duplicate terms raise ValueError
-            vectorizers.append((name, vectorizer))
+            # Duplicate terms raise ValueError ("Duplicate term in vocabulary: ...").
+            fitted.append((name, TfidfBlock(self._analyzer(name), terms, idf)))
         for name, array in [("coef", coef), ("intercept", intercept)] + [
-            (f"idf.{n}", v.idf_) for n, v in vectorizers
+            (f"idf.{n}", b.idf) for n, b in fitted
         ]:
             if not np.isfinite(array).all():
                 raise ValueError(f"{name} has values that are not finite")
         self.labels_ = tuple(labels)
-        self.blocks_ = tuple(vectorizers)
+        self.blocks_ = tuple(fitted)
         self.coef_ = coef
         self.intercept_ = intercept
 
-    def _features(self, x: np.ndarray):
-        """The feature matrix (CSR): each block's TF-IDF matrix, side by side in column order."""
-        import scipy.sparse as sp
-
-        return sp.hstack(
-            [v.transform(x[:, 1 if name == CONTEXT_BLOCK else 0]) for name, v in self.blocks_],
-            format="csr",
-        )
+    def _logits(self, x: np.ndarray) -> np.ndarray:
+        """`X @ coef.T + intercept` for the rows of `x`, X being the blocks' TF-IDF matrices side
+        by side, computed as scipy multiplies a CSR matrix by a dense one: per row, the entries
+        in column order, summed one after the other from zero; then the intercept is added."""
+        rows, cols, values = [], [], []
+        offset = 0
+        for name, block in self.blocks_:
+            r, c, v = block.transform(x[:, 1 if name == CONTEXT_BLOCK else 0].tolist())
+            rows.append(r)
+            cols.append(c + offset)
+            values.append(v)
+            offset += len(block)
+        # Each block is sorted by (row, column) and the blocks come in column order, so a stable
+        # sort by row puts all entries in (row, column) order.
+        order = np.argsort(np.concatenate(rows), kind="stable")
+        rows, cols, values = (np.concatenate(a)[order] for a in (rows, cols, values))
+        logits = np.empty((len(x), len(self.coef_)))
+        for k, coef in enumerate(self.coef_):
+            logits[:, k] = np.bincount(rows, weights=values * coef[cols], minlength=len(x))
+        return logits + self.intercept_
 
     def predict_proba(
         self, texts: Sequence[str], contexts: Sequence[str | None] | None = None
@@ -264,11 +279,9 @@ class TfidfClassifier(ProfileReading):
             return np.zeros((0, len(self.labels_)))
         # As LogisticRegression.predict_proba (scikit-learn 1.9): decision_function, then
         # [1 - expit, expit] for two classes, a max-shifted softmax for more.
-        scores = np.asarray(self._features(x) @ self.coef_.T) + self.intercept_
+        scores = np.concatenate([self._logits(x[i : i + CHUNK]) for i in range(0, len(x), CHUNK)])
         if scores.shape[1] == 1:
-            from scipy.special import expit
-
-            p = expit(scores.reshape(-1))
+            p = np.array([_expit(v) for v in scores.reshape(-1).tolist()])
             return np.stack([1 - p, p], axis=1)
         scores -= scores.max(axis=1).reshape(-1, 1)
         np.exp(scores, out=scores)
@@ -291,10 +304,10 @@ class TfidfClassifier(ProfileReading):
         if metadata is None or not hasattr(self, "coef_"):
             raise RuntimeError("save_pretrained needs a fitted model with metadata_ (see training)")
         tensors = {"coef": self.coef_, "intercept": self.intercept_}
-        tensors.update({f"idf.{name}": v.idf_ for name, v in self.blocks_})
+        tensors.update({f"idf.{name}": b.idf for name, b in self.blocks_})
         vocabulary = {
             "labels": list(self.labels_),
-            "blocks": [{"name": name, "terms": list(v.vocabulary)} for name, v in self.blocks_],
+            "blocks": [{"name": name, "terms": list(b.terms)} for name, b in self.blocks_],
         }
         with atomic_directory(directory) as tmp:
             # Bytes written like every other file (the file permissions follow the umask).
@@ -365,6 +378,16 @@ class TfidfClassifier(ProfileReading):
             ) from exc
         model.metadata_ = metadata
         return model
+
+
+def _expit(x: float) -> float:
+    """The logistic function as scipy.special.expit (which scikit-learn uses) computes it:
+    `1 / (1 + exp(-x))` with the C library's exp, as `math.exp` is; numpy's own exp can differ in
+    the last bit."""
+    try:
+        return 1.0 / (1.0 + math.exp(-x))
+    except OverflowError:  # exp(-x) beyond the largest float: scipy's exp gives inf, hence 0
+        return 0.0
 
 
 def _read_tensors(path: Path, retrain: str) -> dict[str, np.ndarray]:
