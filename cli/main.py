@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from netralitas.cli.base_model import add_base_model_commands
 from netralitas.cli.data import add_data_commands
 
 __all__ = ["main"]
@@ -337,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_cascade)
 
     add_data_commands(sub)
+    add_base_model_commands(sub)
 
     p = sub.add_parser("serve", help="run the scoring API (settings: NETRALITAS_* variables)")
     p.add_argument("model_dir")

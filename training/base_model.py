@@ -1,9 +1,14 @@
-"""Finding the base checkpoint to fine-tune: a local directory, the Hugging Face cache, or the hub.
+"""Finding the base checkpoint to fine-tune: a local directory, a model built here, the Hugging
+Face cache, or the hub.
 
 Training machines are often offline. A hub id is looked up in the local cache first; only if it is
 not there is the hub asked, with a short timeout, and when neither works training stops at once
 with a message that names the model and says how to supply a local copy. It never falls back to
 another model or to random weights.
+
+A name in `BUILDABLE` (`multilingual-e5-small`) that is not a local directory is built offline
+from weights shipped in an installed package (`training/base_models/`), on first use, into the
+netralitas cache, and read from there afterwards.
 
 Weights are always loaded from a local directory: for a hub id that directory is the cached
 snapshot. Loading a hub id directly would make transformers start a background request to convert
@@ -13,21 +18,23 @@ snapshot. Loading a hub id directly would make transformers start a background r
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from netralitas.training.config import ConfigError
+from netralitas.training.base_models.cache import BUILDERS, get_base_model
+from netralitas.training.base_models.errors import BaseModelError
 
-__all__ = ["BaseModelError", "ResolvedModel", "resolve_base_model"]
+__all__ = ["BUILDABLE", "BaseModelError", "ResolvedModel", "resolve_base_model"]
+
+# Names built here from an installed package rather than downloaded: name -> builder.
+BUILDABLE = BUILDERS
 
 # What fine-tuning needs from a repository: config, tokenizer files and one copy of the weights.
 _CONFIG_PATTERNS = ["*.json", "*.txt", "*.model"]
 _SAFETENSORS = ["*.safetensors"]
 _PYTORCH_BIN = ["pytorch_model*.bin"]
-
-
-class BaseModelError(ConfigError):
-    """The configured base model is neither a local directory, nor cached, nor reachable."""
 
 
 @dataclass(frozen=True)
@@ -71,10 +78,27 @@ def _looks_like_a_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or name.count("/") > 1
 
 
-def resolve_base_model(name: str, timeout: float = 10.0) -> ResolvedModel:
-    """Return a local copy of `name` (a directory, or a hub id that is cached or downloadable).
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
-    Raises `BaseModelError` within about `timeout` seconds when the model cannot be found.
+
+def _built(name: str, log: Callable[[str], None]) -> ResolvedModel:
+    """The cached build of `name`, building it first when there is no current one (logged: what,
+    from where, how long)."""
+    built = get_base_model(name, log=log)
+    source = built.record["source"]
+    revision = f"{source['package']} {source['version']} sha256:{source['sha256'][:16]}"
+    return ResolvedModel(name=name, path=built.path, revision=revision)
+
+
+def resolve_base_model(
+    name: str, timeout: float = 10.0, log: Callable[[str], None] = _stderr
+) -> ResolvedModel:
+    """Return a local copy of `name`: a directory, a model built here (`BUILDABLE`; built on
+    first use, which logs a line through `log`), or a hub id that is cached or downloadable.
+
+    Raises `BaseModelError` within about `timeout` seconds when the model cannot be found (a
+    first build of a buildable model takes longer: about half a minute).
 
     >>> resolve_base_model("models/indobert-base-p1").path  # doctest: +SKIP
     PosixPath('models/indobert-base-p1')
@@ -85,6 +109,8 @@ def resolve_base_model(name: str, timeout: float = 10.0) -> ResolvedModel:
     path = Path(name).expanduser()
     if path.is_dir():
         return _local_directory(path)
+    if name in BUILDABLE:
+        return _built(name, log)
     if _looks_like_a_path(name):
         raise BaseModelError(
             f"base model {name!r} is not an existing directory; check the path (relative paths "
