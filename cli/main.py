@@ -43,7 +43,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from netralitas.training.config import load_config
     from netralitas.training.train import train
 
-    config = load_config(args.config, args.set)
+    config = load_config(args.config, args.set, data_file=args.data)
     train(config, output_dir=args.output_dir)
     return 0
 
@@ -255,6 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a config value, e.g. --set model.C=8.0 (repeatable)",
     )
     p.add_argument("--output-dir", help="artifact directory (default: the config's output_dir)")
+    p.add_argument(
+        "--data",
+        metavar="FILE",
+        help="train on this one labelled file instead of the config's data files; it is "
+        "deduplicated and split into train/validation/test automatically (data.path)",
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(

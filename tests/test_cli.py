@@ -251,6 +251,30 @@ def test_train_with_both_data_sources_returns_2(workspace, tmp_path, capsys):
     assert "either data.train" in capsys.readouterr().err
 
 
+def test_train_on_one_file_with_data_splits_it(workspace, tmp_path, capsys):
+    """`--data FILE` replaces a config's fixed train/validation files by one file, split here."""
+    fixed = tmp_path / "fixed.toml"
+    fixed.write_text(
+        workspace["config"]
+        .read_text(encoding="utf-8")
+        .replace(
+            f'path = "{workspace["data"]}"',
+            f'train = "{tmp_path / "absent-train.jsonl"}"\nvalidation = "{tmp_path / "absent.jsonl"}"',
+        ),
+        encoding="utf-8",
+    )
+    assert "absent-train" in fixed.read_text(encoding="utf-8")
+    out = tmp_path / "m"
+    args = ["train", str(fixed), "--data", str(workspace["data"]), "--output-dir", str(out)]
+    assert main(args) == 0
+    assert f"split {workspace['data']}: dropped 1 duplicates" in capsys.readouterr().out
+    data = json.loads((out / "netralitas.json").read_text(encoding="utf-8"))["training_config"][
+        "data"
+    ]
+    assert data["path"] == str(workspace["data"]) and data["train"] is data["validation"] is None
+    assert data["neutral_label"] == "neutral"
+
+
 def test_train_with_a_missing_config_returns_2(tmp_path, capsys):
     assert main(["train", str(tmp_path / "nope.toml")]) == 2
     assert f"{tmp_path / 'nope.toml'} does not exist" in capsys.readouterr().err

@@ -135,8 +135,22 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
-    """Read a TOML config, apply overrides, validate; errors name the file and the key."""
+def with_data_file(raw: dict[str, Any], data_file: str | Path) -> dict[str, Any]:
+    """`raw` reading one labelled file, split automatically (`data.path`), instead of its own
+    data files; the other `[data]` settings (format, fractions, neutral label) are kept."""
+    sources = ("train", "validation", "test", "path")
+    data = {k: v for k, v in raw.get("data", {}).items() if k not in sources}
+    return {**raw, "data": {**data, "path": str(data_file)}}
+
+
+def load_config(
+    path: str | Path, overrides: list[str] | None = None, data_file: str | Path | None = None
+) -> TrainConfig:
+    """Read a TOML config, apply overrides, validate; errors name the file and the key.
+
+    `data_file` (the `--data FILE` of `netralitas train`) replaces the config's data files by one
+    labelled file that is deduplicated and split (the common case of a team with one export).
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config {path} does not exist; try training/configs/baseline.toml")
@@ -145,6 +159,8 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainCo
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
     raw = apply_overrides(raw, overrides or [])
+    if data_file is not None:
+        raw = with_data_file(raw, data_file)
     try:
         return TrainConfig.model_validate(raw)
     except ValidationError as exc:
