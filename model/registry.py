@@ -60,3 +60,4 @@ register_backend(
     "transformer", "netralitas.model.backends.transformer.classifier:TransformerClassifier"
 )
 register_backend("cascade", "netralitas.model.backends.cascade:CascadeClassifier")
+register_backend("embedding", "netralitas.model.backends.embedding.classifier:EmbeddingClassifier")

@@ -93,3 +93,4 @@ def recipe_for(kind: str) -> Recipe:
 
 register_recipe("tfidf", "netralitas.training.recipes.tfidf:TfidfRecipe")
 register_recipe("transformer", "netralitas.training.recipes.transformer:TransformerRecipe")
+register_recipe("embedding", "netralitas.training.recipes.embedding:EmbeddingRecipe")
