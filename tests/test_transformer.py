@@ -114,7 +114,14 @@ def test_artifact_files_and_metadata(bert_artifact, data_root):
     assert not (data_root / "model-checkpoints").exists()  # removed after a successful run
     meta = json.loads((bert_artifact / "netralitas.json").read_text())
     assert meta["kind"] == "transformer"
-    assert meta["extra"]["settings"]["max_length"] == 64
+    settings = meta["extra"]["settings"]
+    assert settings["max_length"] == 64
+    # The defaults: normalised text with role tokens, no prefix, the [CLS] head.
+    assert (settings["pooling"], settings["prefix"], settings["text_view"]) == (
+        "cls",
+        "",
+        "normalized",
+    )
     calibration = meta["metrics"]["calibration"]
     assert calibration["temperature"] == meta["extra"]["temperature"] > 0
     assert calibration["nll_after"] <= calibration["nll_before"] + 1e-9
@@ -125,6 +132,25 @@ def test_artifact_files_and_metadata(bert_artifact, data_root):
     assert meta["data_fingerprint"] in card and "macro-F1" in card
     log = (data_root / "train.log").read_text()
     assert "validation macro-F1" in log and "NLL" in log and "ECE" in log
+
+
+def test_artifact_without_the_reading_settings_loads_as_before(bert_artifact, tmp_path):
+    """Artifacts written before `pooling`, `prefix` and `text_view` existed read posts as then."""
+    from transformers import BertForSequenceClassification
+
+    old = shutil.copytree(bert_artifact, tmp_path / "old")
+    meta = json.loads((old / "netralitas.json").read_text())
+    for key in ("pooling", "prefix", "text_view"):
+        del meta["extra"]["settings"][key]
+    (old / "netralitas.json").write_text(json.dumps(meta))
+    model = load_classifier(old)
+    assert (model.pooling, model.prefix, model.text_view) == ("cls", "", "normalized")
+    assert isinstance(model.network_, BertForSequenceClassification)
+    assert model.encoder_inputs(["Coblos Pak Hendro!"]) == (["coblos [calon]!"], [""])
+    np.testing.assert_array_equal(
+        model.predict_proba(TEXTS, CONTEXTS),
+        load_classifier(bert_artifact).predict_proba(TEXTS, CONTEXTS),
+    )
 
 
 def test_role_tokens_are_single_tokens(bert_artifact):

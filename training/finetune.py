@@ -1,7 +1,8 @@
 """Fine-tuning a BERT-family checkpoint (IndoBERT by default) with `transformers.Trainer`.
 
-What this adds to the Trainer: the project's normalisation and role tokens (through
-`TransformerClassifier.encode`, the same code that scores), a class-weighted loss, early stopping
+What this adds to the Trainer: the project's reading of a post (text view, prefix, role tokens,
+through `TransformerClassifier.encode`, the same code that scores), the chosen head ([CLS] or mean
+pooling, model/backends/transformer/heads.py), a class-weighted loss, early stopping
 on validation macro-F1 with the best checkpoint restored, and temperature scaling on the
 validation logits. Thresholds, metrics and saving are then done by `train()` exactly as for the
 baseline. Runs on a CPU, one GPU, or several through `accelerate launch` / `torchrun` (the Trainer
@@ -189,10 +190,20 @@ def _new_model(
     """The base checkpoint with a new head for `labels` and the role tokens, ready to train."""
     from transformers import set_seed
 
-    resolved = resolve_base_model(settings.base_model, timeout=settings.hub_timeout)
-    log(f"base model {settings.base_model} from {resolved.path}")
+    resolved = resolve_base_model(settings.base_model, timeout=settings.hub_timeout, log=log)
+    log(
+        f"base model {settings.base_model} from {resolved.path}: {settings.pooling} pooling, "
+        f"{settings.text_view} text, prefix {settings.prefix!r}"
+    )
+    if settings.text_view == "raw" and config.profiles.mask:
+        log("  profiles.mask is not applied: text_view 'raw' reads names as written")
     set_seed(config.seed)  # the new head and any new embedding rows are drawn from this seed
-    tokenizer, network, added = load_for_finetuning(resolved.path, labels)
+    tokenizer, network, added = load_for_finetuning(
+        resolved.path,
+        labels,
+        pooling=settings.pooling,
+        role_tokens=settings.text_view == "normalized",
+    )
     if added:
         log(f"  added role tokens to the tokenizer as special tokens: {' '.join(added)}")
     model = TransformerClassifier(
@@ -203,6 +214,9 @@ def _new_model(
         use_context=settings.use_context,
         batch_size=settings.eval_batch_size,
         inference="fp32",  # thresholds, metrics and calibration are the reference path's
+        pooling=settings.pooling,
+        prefix=settings.prefix,
+        text_view=settings.text_view,
     )
     model.attach(tokenizer, network, labels, resolved.path)
     model.base_model_revision_ = resolved.revision

@@ -17,9 +17,16 @@ __all__ = ["TransformerRecipe", "TransformerSettings"]
 class TransformerSettings(ModelSettings):
     """Fine-tuning a BERT-family checkpoint (IndoBERT by default) with `transformers.Trainer`.
 
-    `base_model` is a hub id or a local directory; a hub id must be cached or reachable (see
-    README, "Fine-tuning IndoBERT"). `batch_size` is per device: the effective batch is
+    `base_model` is a name that `netralitas base-model` builds (multilingual-e5-small), a hub id
+    or a local directory; a hub id must be cached or reachable (see README, "Fine-tuning
+    IndoBERT"). `batch_size` is per device: the effective batch is
     `batch_size * gradient_accumulation_steps * number of devices`.
+
+    How the encoder reads a post (`text_view`, `prefix`) and which head classifies it (`pooling`)
+    are stored in the artifact, so scoring reads posts exactly as training did (see
+    model/backends/transformer/classifier.py). The defaults are IndoBERT's: normalised text with
+    role tokens, no prefix, the [CLS] head. For multilingual-e5: `pooling = "mean"`,
+    `prefix = "query: "`, `text_view = "raw"` (training/configs/e5-finetune.toml).
     """
 
     kind: Literal["transformer"] = "transformer"
@@ -27,6 +34,20 @@ class TransformerSettings(ModelSettings):
     # IndoBERT's tokenizer config sets no maximum length, so it must be explicit.
     max_length: int = Field(default=128, ge=16, le=4096)
     use_context: bool = True
+    pooling: Literal["cls", "mean"] = Field(
+        default="cls",
+        description="cls: [CLS] through the pooler (AutoModelForSequenceClassification); mean: "
+        "the mean of the last hidden states over the attention mask (how e5 was trained)",
+    )
+    prefix: str = Field(
+        default="", description='prepended to each post (not its context); e5: "query: "'
+    )
+    text_view: Literal["normalized", "raw"] = Field(
+        default="normalized",
+        description="normalized: the TF-IDF normaliser (lower case, slang, role tokens added to "
+        "the tokenizer; contestants masked when profiles.mask is on); raw: the post as written, "
+        "tidied (NFC, whitespace), for a pretrained encoder; profiles.mask is not applied",
+    )
     epochs: float = Field(default=4.0, gt=0)
     batch_size: int = Field(default=16, ge=1)
     eval_batch_size: int = Field(default=64, ge=1)
@@ -73,7 +94,7 @@ class TransformerRecipe(Recipe):
         from netralitas.training.base_model import resolve_base_model
 
         assert isinstance(settings, TransformerSettings)
-        resolve_base_model(settings.base_model, timeout=settings.hub_timeout)
+        resolve_base_model(settings.base_model, timeout=settings.hub_timeout, log=log)
 
     def fit(self, job: FitJob) -> Fitted:
         from netralitas.training.finetune import finetune  # loads transformers-only code

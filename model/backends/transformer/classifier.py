@@ -1,12 +1,27 @@
-"""The transformer backend: a fine-tuned (Indo)BERT sequence classifier behind the Classifier
+"""The transformer backend: a fine-tuned BERT-family sequence classifier behind the Classifier
 interface.
 
-Text goes through the same `TextNormalizer` as the TF-IDF baseline (contestants become role
-tokens), then the tokenizer; with a context the network reads the pair (post, context) as one
-sequence. Logits are divided by the temperature fitted on validation data before the softmax.
-Stored as safetensors weights + tokenizer files + `netralitas.json`; the folder is also a plain
-Hugging Face checkpoint. Importing this module imports neither torch nor transformers: they load
-on first use.
+How a post is read, in one place for training and scoring (`encode`), set by three settings that
+the artifact stores (`extra.settings`):
+
+- `text_view`: "normalized" (default) reads the post through the same `TextNormalizer` as the
+  TF-IDF baseline: lower case, slang replaced, contestants masked to role tokens ("[calon]", ...)
+  when `mask_profiles` is on; the role tokens are added to the tokenizer as special tokens.
+  "raw" is for a pretrained encoder that knows names, case, emoji and slang (multilingual-e5):
+  the post as written, only tidied (model/text/light.py: NFC, plain apostrophes, no invisible
+  characters, single spaces); no masking, no role tokens in the vocabulary.
+- `prefix`: prepended to the post's text ("query: " is the e5 convention for a text to classify;
+  default ""). Only to the post, never to its context: the (post, context) pair is one input
+  sequence to the encoder, and e5 puts one prefix at the start of each input.
+- `pooling`: the head. "cls" (default) is `AutoModelForSequenceClassification` ([CLS] through the
+  pooler); "mean" classifies the mean of the last hidden states over the attention mask, as e5
+  was trained (model/backends/transformer/heads.py).
+
+Then the tokenizer; with a context the network reads the pair (post, context) as one sequence.
+Logits are divided by the temperature fitted on validation data before the softmax. Stored as
+safetensors weights + tokenizer files + `netralitas.json`; with `pooling = "cls"` the folder is
+also a plain Hugging Face checkpoint, with "mean" its layout is in heads.py. Importing this module
+imports neither torch nor transformers: they load on first use.
 
 How it computes when scoring (fp32, int8, bf16, fp16; threads; batch size) is the `inference`
 setting, resolved when the model is loaded (model/backends/transformer/fast_inference.py); it is a choice of the
@@ -41,13 +56,16 @@ from netralitas.model.backend import ProfileReading, check_inputs
 from netralitas.model.backends.transformer.encoding import Features, batched_logits, tokenize
 from netralitas.model.backends.transformer.fast_inference import ScoringNetwork, scoring_network
 from netralitas.model.backends.transformer.guard import GUARD_KEY, read_guard
+from netralitas.model.backends.transformer.hf_loading import POOLINGS
 from netralitas.model.inference import InferencePlan, check_inference
 from netralitas.model.model_card import render_model_card
+from netralitas.model.text.light import light_text
 from netralitas.model.text.profiles import ElectionProfile
 
-__all__ = ["DEFAULT_BASE_MODEL", "TransformerClassifier"]
+__all__ = ["DEFAULT_BASE_MODEL", "POOLINGS", "TEXT_VIEWS", "TransformerClassifier"]
 
 DEFAULT_BASE_MODEL = "indobenchmark/indobert-base-p1"
+TEXT_VIEWS = ("normalized", "raw")  # what the encoder reads (module docstring)
 NEUTRAL_NAMES = ("neutral", "netral")
 logger = logging.getLogger(__name__)
 
@@ -71,7 +89,16 @@ class TransformerClassifier(ProfileReading):
         use_context: bool = True,
         batch_size: int = 32,
         inference: str = "auto",
+        pooling: str = "cls",
+        prefix: str = "",
+        text_view: str = "normalized",
     ) -> None:
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, found {pooling!r}")
+        if text_view not in TEXT_VIEWS:
+            raise ValueError(f"text_view must be one of {TEXT_VIEWS}, found {text_view!r}")
+        if not isinstance(prefix, str):
+            raise ValueError(f"prefix must be a string, found {prefix!r}")
         self.base_model = base_model
         self.profiles = tuple(profiles)
         self.mask_profiles = mask_profiles
@@ -79,6 +106,9 @@ class TransformerClassifier(ProfileReading):
         self.use_context = use_context
         self.batch_size = batch_size
         self.inference = inference
+        self.pooling = pooling
+        self.prefix = prefix
+        self.text_view = text_view
 
     def get_settings(self) -> dict[str, Any]:
         """Constructor settings other than profiles and `inference` (stored in the artifact)."""
@@ -88,6 +118,9 @@ class TransformerClassifier(ProfileReading):
             "max_length": self.max_length,
             "use_context": self.use_context,
             "batch_size": self.batch_size,
+            "pooling": self.pooling,
+            "prefix": self.prefix,
+            "text_view": self.text_view,
         }
 
     def _check_fitted(self) -> None:
@@ -98,16 +131,27 @@ class TransformerClassifier(ProfileReading):
             )
 
     # -- text -> features -> logits ---------------------------------------------------------------
+    def read_text(self, text: str) -> str:
+        """A post or context as the encoder reads it under `text_view` (no prefix)."""
+        return self.normalizer(text) if self.text_view == "normalized" else light_text(text)
+
+    def encoder_inputs(
+        self, texts: Sequence[str], contexts: Sequence[str | None] | None = None
+    ) -> tuple[list[str], list[str]]:
+        """The strings the tokenizer gets: `prefix` + the post as read, and the context as read
+        ("" without one, or when `use_context` is off: the post is then a single sequence)."""
+        texts, contexts = check_inputs(texts, contexts)
+        first = [self.prefix + self.read_text(t) for t in texts]
+        second = [self.read_text(c) if c and self.use_context else "" for c in contexts]
+        return first, second
+
     def encode(
         self, texts: Sequence[str], contexts: Sequence[str | None] | None = None
     ) -> tuple[Features, np.ndarray]:
-        """Normalise and tokenize: one feature dict per input (input order) and a bool `(n,)`
-        array of the inputs that were truncated. Used for training and scoring alike."""
+        """Read (`encoder_inputs`) and tokenize: one feature dict per input (input order) and a
+        bool `(n,)` array of the inputs that were truncated. Used for training and scoring alike."""
         self._check_fitted()
-        texts, contexts = check_inputs(texts, contexts)
-        norm = self.normalizer
-        first = [norm(t) for t in texts]
-        second = [norm(c) if c and self.use_context else "" for c in contexts]
+        first, second = self.encoder_inputs(texts, contexts)
         return tokenize(self.tokenizer_, first, second, self.max_length)
 
     def logits_from_features(self, features: Features) -> np.ndarray:
@@ -218,6 +262,12 @@ class TransformerClassifier(ProfileReading):
         self, tokenizer: Any, network: Any, labels: tuple[str, ...], source: str | Path
     ) -> None:
         """Set the learned tokenizer and network after checking that they fit these settings."""
+        head = getattr(network, "pooling", "cls")
+        if head != self.pooling:
+            raise ArtifactError(
+                f"{source}: the network has a {head!r}-pooling head but the settings say "
+                f"pooling = {self.pooling!r}"
+            )
         id2label = tuple(network.config.id2label[i] for i in range(network.config.num_labels))
         if id2label != labels:
             raise ArtifactError(
@@ -251,7 +301,7 @@ class TransformerClassifier(ProfileReading):
             inference=inference,
             **metadata.extra.get("settings", {}),
         )
-        tokenizer, network = load_for_scoring(directory)
+        tokenizer, network = load_for_scoring(directory, pooling=model.pooling)
         model.attach(tokenizer, network, metadata.labels, directory)
         model.temperature_ = float(metadata.extra.get("temperature", 1.0))
         model.base_model_revision_ = metadata.extra.get("base_model_revision")
