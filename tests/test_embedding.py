@@ -217,14 +217,20 @@ def test_int8_under_the_guard(trained):
     assert 0 < figures["max_abs_diff"] < 0.05 and figures["label_agreement"] >= 0.9
 
 
-def test_guard_falls_back_to_bf16_where_int8_fails(trained, monkeypatch):
-    """The recipe's last step: int8 first; bf16 where int8 fails and the CPU has bf16."""
+@pytest.mark.parametrize("recipe_name", ["EmbeddingRecipe", "TransformerRecipe"])
+def test_guard_falls_back_to_bf16_where_int8_fails(trained, monkeypatch, recipe_name):
+    """The recipes' last step (both backends with inference paths share it): int8 first; bf16
+    where int8 fails and the CPU has bf16."""
     from netralitas.model.backends.transformer import fast_inference
     from netralitas.model.backends.transformer.guard import InferenceGuard
     from netralitas.training import guard as training_guard
     from netralitas.training.recipes import FitJob, Fitted
     from netralitas.training.recipes.embedding import EmbeddingRecipe
+    from netralitas.training.recipes.transformer import TransformerRecipe
 
+    recipe = {"EmbeddingRecipe": EmbeddingRecipe, "TransformerRecipe": TransformerRecipe}[
+        recipe_name
+    ]()
     checked: list[str] = []
 
     def fake_check(model, texts, contexts, *, path, reference, data):
@@ -247,7 +253,7 @@ def test_guard_falls_back_to_bf16_where_int8_fails(trained, monkeypatch):
     model = load_classifier(trained, inference="fp32")
     records = [Record(text=t, context=c) for t, c in zip(TEXTS, CONTEXTS, strict=True)]
     job = FitJob(None, None, (), records, records, log=lambda _: None)  # type: ignore[arg-type]
-    EmbeddingRecipe().finish(Fitted(model), job, np.zeros((len(records), 2)))
+    recipe.finish(Fitted(model), job, np.zeros((len(records), 2)))
     assert checked == ["int8", "bf16"]
     assert model.metadata_.extra["inference_guard"]["path"] == "bf16"
     assert model.with_inference("auto").inference_plan.path == "bf16"
@@ -256,7 +262,7 @@ def test_guard_falls_back_to_bf16_where_int8_fails(trained, monkeypatch):
     monkeypatch.setattr(
         fast_inference, "path_available", lambda path, device: path == "bf16" or None
     )
-    EmbeddingRecipe().finish(Fitted(model), job, np.zeros((len(records), 2)))
+    recipe.finish(Fitted(model), job, np.zeros((len(records), 2)))
     assert checked == ["int8"]  # no native bf16: the int8 failure is recorded, auto stays fp32
     assert model.metadata_.extra["inference_guard"]["passed"] is False
 
@@ -392,3 +398,20 @@ def test_missing_base_model_stops_training_before_data_is_read(data_root, tmp_pa
             train(load_config(config), tmp_path / "out", lambda _: None)
     finally:
         (data_root / "train.moved").rename(data_root / "train.jsonl")
+
+
+def test_validate_fast_command_checks_an_embedding_model(trained, tmp_path, capsys):
+    """`netralitas validate-fast` guards any backend with inference paths, not only transformers."""
+    from netralitas.cli.main import main
+
+    model_dir = tmp_path / "copy"
+    shutil.copytree(trained, model_dir)
+    data = tmp_path / "posts.jsonl"
+    data.write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS), encoding="utf-8")
+    code = main(["validate-fast", str(model_dir), str(data), "--path", "int8"])
+    assert code in (0, 1)  # 1: the guard ran and failed; both record it
+    guard = json.loads((model_dir / "netralitas.json").read_text(encoding="utf-8"))["extra"][
+        "inference_guard"
+    ]
+    assert guard["path"] == "int8" and guard["n"] == len(TEXTS) and guard["data"] == str(data)
+    assert "int8 vs fp32" in capsys.readouterr().out

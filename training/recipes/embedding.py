@@ -138,24 +138,19 @@ class EmbeddingRecipe(Recipe):
 
     def finish(self, fitted: Fitted, job: FitJob, validation_proba: np.ndarray) -> None:
         """May "auto" score with a faster path? int8 first; where it fails and this CPU has
-        native bf16, bf16 (the record keeps the last path checked).
+        native bf16, bf16 (`choose_fast_path`; the record keeps the last path checked).
 
         A frozen encoder's head reads small differences between embeddings that all lie close
         together, so it is more sensitive than a fine-tuned network to the int8 error: on the
         bundled validation split, multilingual-e5-small int8 embeddings have cosine ~0.98 to fp32
         and ~7% of labels flip, while bf16 keeps cosine 0.99998 and flips ~0.3%.
         """
-        from netralitas.model.backends.transformer.fast_inference import path_available
-        from netralitas.model.backends.transformer.guard import read_guard
-        from netralitas.training.guard import guard_trained_model
+        from netralitas.training.guard import choose_fast_path
 
-        model = fitted.model
-        texts = [r.text for r in job.validation]
-        contexts = [r.context for r in job.validation]
-        for path in ("int8", "bf16"):
-            if path != "int8" and path_available(path, "cpu") is not None:
-                continue
-            guard_trained_model(model, texts, contexts, validation_proba, job.log, path=path)
-            guard = read_guard(model.metadata_)
-            if guard is not None and guard.passed:
-                break
+        choose_fast_path(
+            fitted.model,
+            [r.text for r in job.validation],
+            [r.context for r in job.validation],
+            validation_proba,
+            job.log,
+        )

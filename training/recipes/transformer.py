@@ -106,10 +106,10 @@ class TransformerRecipe(Recipe):
         return Fitted(model, calibration=calibration)
 
     def finish(self, fitted: Fitted, job: FitJob, validation_proba: np.ndarray) -> None:
-        """May "auto" score with int8? (README "Fast scoring")."""
-        from netralitas.training.guard import guard_trained_model
+        """May "auto" score with int8, or bf16? (README "Fast scoring")."""
+        from netralitas.training.guard import choose_fast_path
 
-        guard_trained_model(
+        choose_fast_path(
             fitted.model,
             [r.text for r in job.validation],
             [r.context for r in job.validation],
