@@ -11,7 +11,7 @@ Speed (`--speed-model`, default `--model`): posts per second of `Scorer.score` (
 bundled validation and test splits (held out from the baseline's training) that is
 `--non-political-share` non-political (most monitored posts are not about politics at all).
 
-    python benchmarks/cascade.py --screen artifacts/default --model MODEL_DIR \\
+    python benchmarks/cascade.py --screen artifacts/baseline --model MODEL_DIR \\
         --gold ../shared/data/gold/dev-2019.jsonl --speed-model /tmp/indobert-shaped \\
         --inference int8
 """

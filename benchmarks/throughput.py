@@ -10,7 +10,7 @@ the pipeline. The load average is printed too: on a loaded machine the numbers a
     python benchmarks/make_indobert_shaped.py --vocab VOCAB.txt --output /tmp/indobert-shaped \\
         --artifact
     python benchmarks/throughput.py --model-dir /tmp/indobert-shaped --inference int8 \\
-        --also fp32 --baseline artifacts/default
+        --also fp32 --baseline artifacts/baseline
 
 The pipeline reads what a user would give it: the raw post, or (post, context) as a text pair,
 truncated to the model's max_length. The fast path reads the same posts through the project's

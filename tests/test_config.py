@@ -184,3 +184,17 @@ def test_missing_file_and_bad_toml(tmp_path):
     path = _write(tmp_path, "[data\npath = 1\n")
     with pytest.raises(ConfigError, match=re.escape(str(path)) + ": not valid TOML"):
         load_config(path)
+
+
+def test_make_demo_trains_the_default_model_and_the_baseline():
+    """`make demo` trains the default (fine-tuned e5) into artifacts/default and the baseline
+    beside it; both configs validate as shipped."""
+    repo = BASELINE.parents[2]
+    demo = (repo / "Makefile").read_text(encoding="utf-8").split("\ndemo:")[1].split("\n\n")[0]
+    assert "train training/configs/e5-finetune.toml" in demo
+    assert "train training/configs/baseline.toml" in demo
+    default = load_config(repo / "training" / "configs" / "e5-finetune.toml")
+    assert default.output_dir == "artifacts/default" and default.model.kind == "transformer"
+    assert default.model.base_model == "multilingual-e5-small"
+    assert (default.model.pooling, default.model.text_view) == ("mean", "raw")
+    assert load_config(BASELINE).output_dir == "artifacts/baseline"
