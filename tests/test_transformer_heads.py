@@ -133,7 +133,8 @@ def test_mean_head_int8_path_and_guard(mean_artifact):
     from netralitas.model.backends.transformer.guard import compare_probabilities
 
     guard = json.loads((mean_artifact / "netralitas.json").read_text())["extra"]["inference_guard"]
-    assert guard["path"] == "int8" and guard["n"] == len(ROWS)
+    # int8 is guarded first; bf16 is recorded only where int8 failed and the CPU has native bf16.
+    assert guard["path"] in ("int8", "bf16") and guard["n"] == len(ROWS)
     assert guard["passed"] == (guard["label_agreement"] >= guard["min_agreement"])
     fp32 = load_classifier(mean_artifact, inference="fp32")
     int8 = fp32.with_inference("int8")
