@@ -69,16 +69,21 @@ def score_runner(model, records) -> Callable[[], None]:
     return run
 
 
-def _median_tokens(model, records) -> float:
-    features, _ = model.encode([r.text for r in records], [r.context for r in records])
-    return statistics.median(len(f["input_ids"]) for f in features)
+def _median_tokens(model, records) -> str:
+    """The median input length in tokens, as the model reads the posts (a transformer reads post and
+    context as one sequence; the embedding backend encodes them apart: the posts alone are counted)."""
+    if model.kind == "transformer":
+        features, _ = model.encode([r.text for r in records], [r.context for r in records])
+    else:
+        features, _ = model._tokenized([model._view(r.text) for r in records])
+    return f"{statistics.median(len(f['input_ids']) for f in features):.0f}"
 
 
 def main(argv: list[str] | None = None) -> int:
     from netralitas.model.loading import load_classifier
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model-dir", required=True, help="a transformer artifact")
+    parser.add_argument("--model-dir", required=True, help="a transformer or embedding artifact")
     parser.add_argument("--input", type=Path, help="posts to score (default: the bundled data)")
     parser.add_argument("-n", type=int, default=256, help="posts per round (default 256)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per contender (default 3)")
@@ -90,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
     records = load_posts(args.input, args.n)
     fast = load_classifier(args.model_dir, inference=args.inference)
-    print(f"{len(records)} posts, median {_median_tokens(fast, records):.0f} tokens")
+    print(f"{len(records)} posts, median {_median_tokens(fast, records)} tokens")
     print(f"fast path: {fast.inference_plan.reason}; torch threads: {_threads()}")
     runners: dict[str, Callable[[], None]] = {}
     if not args.no_pipeline:
