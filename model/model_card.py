@@ -1,4 +1,5 @@
-"""The model card (`README.md`) written into a transformer artifact, rendered from its metadata.
+"""The model card (`README.md`) written into transformer and embedding artifacts, rendered from their
+metadata.
 
 Rendered from `netralitas.json` alone (its typed `summary`, never raw metric keys), so the card can never disagree with the artifact it sits in.
 It states what the model is for and what it must not be used for: a score supports a human
@@ -6,6 +7,8 @@ review; it is not a verdict on a person.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from netralitas.model.artifact import ArtifactMetadata, EvaluationSummary
 
@@ -45,6 +48,34 @@ def _calibration_lines(summary: EvaluationSummary) -> list[str]:
     ]
 
 
+def _architecture_lines(kind: str, settings: dict[str, Any]) -> list[str]:
+    """How the model reads a post, from the settings stored beside the weights."""
+    reads = {"raw": "the post as written (Unicode and whitespace tidied)"}.get(
+        settings.get("text_view", "normalized"), "the normalised post"
+    )
+    prefix = f', prefixed "{settings["prefix"]}"' if settings.get("prefix") else ""
+    length = (
+        f"- maximum length: {settings.get('max_length', 'n/a')} tokens (longer inputs are "
+        "truncated and reported)"
+    )
+    if kind == "embedding":
+        stack = (
+            ", with the log-odds of a TF-IDF model stacked as a feature"
+            if settings.get("stack_tfidf")
+            else ""
+        )
+        return [
+            f"- frozen encoder: mean-pooled embeddings of {reads}{prefix} and, separately, of its "
+            f"context; a logistic-regression head{stack}",
+            length,
+        ]
+    head = "mean of the last hidden states" if settings.get("pooling") == "mean" else "[CLS]"
+    return [
+        f"- fine-tuned encoder reading {reads}{prefix}; classification from the {head}",
+        f"{length}; reads (post, context) as one pair when a context is given",
+    ]
+
+
 def render_model_card(metadata: ArtifactMetadata) -> str:
     """Markdown with a Hugging Face front matter: base model, data, metrics, intended use."""
     settings = metadata.extra.get("settings", {})
@@ -56,7 +87,9 @@ def render_model_card(metadata: ArtifactMetadata) -> str:
     )
     t = metadata.thresholds
     rows = _metrics_rows(metadata.summary)
-    front = ["language: id", "library_name: transformers", "pipeline_tag: text-classification"]
+    front = ["language: id", "pipeline_tag: text-classification"]
+    if metadata.kind == "transformer":  # the folder is also a plain transformers checkpoint
+        front.insert(1, "library_name: transformers")
     if "/" in base and not base.startswith((".", "/", "~")):  # a hub id, not a local folder
         front.append(f"base_model: {base}")
     lines = [
@@ -83,8 +116,7 @@ def render_model_card(metadata: ArtifactMetadata) -> str:
         "## Model",
         "",
         f"- base model: `{base}`" + (f" (revision `{revision}`)" if revision else ""),
-        f"- maximum length: {settings.get('max_length', 'n/a')} tokens (longer inputs are "
-        "truncated and reported); reads (post, context) as one pair when a context is given",
+        *_architecture_lines(metadata.kind, settings),
         f"- election profiles used for masking: {', '.join(metadata.profiles) or 'none'} "
         f"(masking {'on' if metadata.mask_profiles else 'off'})",
         f"- thresholds on the side score 1 - p({metadata.neutral_label}): flag at "

@@ -125,6 +125,10 @@ def test_trained_artifact_files_metadata_and_log(trained, data_root):
     ]
     log = (data_root / "train.log").read_text()
     assert "C=0.1: validation macro-F1" in log and "2-fold out-of-fold" in log
+    card = (trained / "README.md").read_text(encoding="utf-8")  # the model card, from the metadata
+    assert "frozen encoder: mean-pooled embeddings of the normalised post" in card
+    assert "TF-IDF model stacked as a feature" in card and "library_name" not in card
+    assert f"flag at {meta.thresholds.flag:.3f}" in card and "not an automatic verdict" in card
 
 
 def test_encoder_is_stored_in_float16(trained):

@@ -77,6 +77,7 @@ from netralitas.model.backends.transformer.encoding import batched_logits, token
 from netralitas.model.backends.transformer.fast_inference import ScoringNetwork, scoring_network
 from netralitas.model.backends.transformer.guard import GUARD_KEY, read_guard
 from netralitas.model.inference import InferencePlan, check_inference
+from netralitas.model.model_card import render_model_card
 from netralitas.model.text.light import light_text
 from netralitas.model.text.profiles import ElectionProfile
 
@@ -442,6 +443,7 @@ class EmbeddingClassifier(ProfileReading):
             if self.stack_tfidf:
                 save_stack(self.tfidf_, metadata, tmp / TFIDF_DIR)
             write_profiles(tmp, self.profiles)
+            (tmp / "README.md").write_text(render_model_card(metadata), encoding="utf-8")
             write_metadata(tmp, metadata)
         return Path(directory)
 
