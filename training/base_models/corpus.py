@@ -23,6 +23,16 @@ class BundledText:
     posts: tuple[str, ...]  # the bundled posts as written (starter splits, then examples)
     texts: tuple[str, ...]  # everything to cover: posts, contexts, normalised forms, profiles
 
+    def fingerprint(self) -> str:
+        """sha256 of everything the build reads from the bundled data (a changed data set means a
+        changed vocabulary, so a cached build made from the old one is stale)."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for part in (*self.posts, "\x00", *self.texts):
+            digest.update(part.encode("utf-8", "surrogatepass") + b"\n")
+        return digest.hexdigest()
+
     def verification_posts(self, n: int) -> list[str]:
         """`n` posts spread evenly over the bundled set (deterministic)."""
         if n <= 0:

@@ -286,6 +286,10 @@ class E5SmallBuilder:
             version = "unknown"
         return SourceFile(self.package, version, path, sha256_file(path))
 
+    def corpus_fingerprint(self) -> str:
+        """The fingerprint of the bundled text a build would read now (see `_is_current`)."""
+        return bundled_text().fingerprint()
+
     def build(
         self,
         directory: Path,
@@ -381,6 +385,7 @@ class E5SmallBuilder:
                 "ascii_letter_pieces": trimmed.ascii_letters,
                 "bundled_texts": len(corpus.texts) if vocab != "full" else 0,
             },
+            "corpus": {"sha256": corpus.fingerprint()},
             "verification": figures,
             "model_safetensors": {"bytes": weights.stat().st_size, "sha256": sha256_file(weights)},
             "convert_seconds": round(converted, 1),
