@@ -231,8 +231,9 @@ def _inference_flag(p: argparse.ArgumentParser) -> None:
         "--inference",
         default="auto",
         choices=INFERENCE_MODES,
-        help="how a transformer computes: auto (default: int8 on a CPU where the artifact's "
-        "accuracy guard passed, else fp32; bf16/fp16 on CUDA), fp32, int8, bf16, fp16",
+        help="how a transformer or frozen-encoder model computes: auto (default: on a CPU the "
+        "path the artifact's accuracy guard passed, int8 or bf16, else fp32; bf16/fp16 on CUDA), "
+        "fp32, int8, bf16, fp16",
     )
 
 

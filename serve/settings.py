@@ -77,8 +77,8 @@ class ServeSettings(BaseSettings):
     )
     inference: Literal["auto", "fp32", "int8", "bf16", "fp16"] = Field(
         default="auto",
-        description="transformer inference path; auto: int8 on CPU when the artifact's accuracy "
-        "guard passed, else fp32; bf16/fp16 on CUDA",
+        description="inference path of a transformer or frozen-encoder model; auto: on CPU the "
+        "path the artifact's accuracy guard passed (int8 or bf16), else fp32; bf16/fp16 on CUDA",
     )
     # Reviewer feedback store: a SQLite file path, or a SQLAlchemy URL (postgresql+psycopg://...).
     feedback_db: str = Field(default="feedback.sqlite3", description="SQLite path or DB URL")
