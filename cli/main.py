@@ -48,6 +48,32 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cross_validate(args: argparse.Namespace) -> int:
+    from netralitas.training.config import load_config
+    from netralitas.training.cross_validate import config_records, cross_validate
+
+    config = load_config(args.config, args.set, data_file=args.data)
+    result = cross_validate(config, config_records(config), k=args.folds, seed=args.seed)
+    summary = result.summary()
+    pooled = summary["pooled_out_of_fold"]
+    low, high = pooled["macro_f1_ci95"]
+    rows = [
+        (name, f"{summary[name]['mean']:.3f}", f"{summary[name]['sd']:.3f}")
+        for name in ("macro_f1", "macro_f1_argmax", "precision", "recall", "train_seconds")
+    ]
+    print(f"\n{summary['folds']} folds; mean and standard deviation over folds")
+    print(_table(rows, ["figure", "mean", "sd"]))
+    print(
+        f"out of fold ({pooled['n']} posts, each scored by the model that did not see it): "
+        f"macro-F1 {pooled['macro_f1']:.3f} (95% CI {low:.3f}-{high:.3f}) at the fold thresholds; "
+        f"precision {pooled['precision']:.3f}, recall {pooled['recall']:.3f}"
+    )
+    if args.output:
+        Path(args.output).write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        print(f"wrote {args.output}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from netralitas.data.records import load_records
     from netralitas.evaluation.evaluate import compare_evaluations, evaluate_model
@@ -263,6 +289,24 @@ def build_parser() -> argparse.ArgumentParser:
         "deduplicated and split into train/validation/test automatically (data.path)",
     )
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "cross-validate",
+        help="k-fold cross-validation of a training config on one labelled file",
+    )
+    p.add_argument("config", help="e.g. training/configs/baseline.toml")
+    p.add_argument(
+        "--data",
+        metavar="FILE",
+        help="the labelled file (default: the config's data files, all together)",
+    )
+    p.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    p.add_argument("--seed", type=int, default=13, help="fold assignment seed (default 13)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value"
+    )
+    p.add_argument("--output", help="also write the summary as JSON to this file")
+    p.set_defaults(func=cmd_cross_validate)
 
     p = sub.add_parser(
         "evaluate",

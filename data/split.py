@@ -18,7 +18,7 @@ from netralitas.data.records import DataError
 from netralitas.model.records import Record
 from netralitas.model.text.normalize import normalize_text
 
-__all__ = ["SplitResult", "deduplicate", "near_duplicate_pairs", "split_records"]
+__all__ = ["SplitResult", "deduplicate", "near_duplicate_pairs", "record_groups", "split_records"]
 
 _PRIME = (1 << 61) - 1
 
@@ -90,7 +90,7 @@ def near_duplicate_pairs(
     return pairs
 
 
-def _groups(records: Sequence[Record], threshold: float) -> np.ndarray:
+def record_groups(records: Sequence[Record], threshold: float = 0.8) -> np.ndarray:
     """Union-find over shared `group` ids and near-duplicate pairs; one integer id per row."""
     parent = list(range(len(records)))
 
@@ -141,7 +141,7 @@ def split_records(
     if missing:
         raise ValueError(f"every record needs a label to be split; rows {missing[:10]} have none")
     kept, dropped = deduplicate(records)
-    groups = _groups(kept, near_duplicate_threshold)
+    groups = record_groups(kept, near_duplicate_threshold)
     labels = np.array([r.label for r in kept])
     n_folds = max(3, round(1 / min(validation, test)))
     for label in sorted(set(labels)):

@@ -275,6 +275,26 @@ def test_train_on_one_file_with_data_splits_it(workspace, tmp_path, capsys):
     assert data["neutral_label"] == "neutral"
 
 
+def test_cross_validate_scores_every_post_once(workspace, tmp_path, capsys):
+    out = tmp_path / "cv.json"
+    args = ["cross-validate", str(workspace["config"]), "--folds", "3", "--output", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert all(f"fold {i}: n=" in printed for i in range(3)) and "fold 3:" not in printed
+    summary = json.loads(out.read_text(encoding="utf-8"))
+    rows = [r for r in labelled_rows() if r.get("label")]
+    assert summary["folds"] == 3 and summary["pooled_out_of_fold"]["n"] == len(rows)
+    low, high = summary["pooled_out_of_fold"]["macro_f1_ci95"]
+    assert 0 <= low <= summary["pooled_out_of_fold"]["macro_f1"] <= high <= 1
+    assert 0 <= summary["macro_f1_argmax"]["mean"] <= 1 and summary["macro_f1_argmax"]["sd"] >= 0
+
+
+def test_cross_validate_with_too_many_folds_returns_2(workspace, capsys):
+    args = ["cross-validate", str(workspace["config"]), "--folds", "500"]
+    assert main(args) == 2
+    assert "500 folds need at least 500 rows of every label" in capsys.readouterr().err
+
+
 def test_train_with_a_missing_config_returns_2(tmp_path, capsys):
     assert main(["train", str(tmp_path / "nope.toml")]) == 2
     assert f"{tmp_path / 'nope.toml'} does not exist" in capsys.readouterr().err
