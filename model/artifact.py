@@ -66,6 +66,14 @@ class Thresholds(BaseModel):
     review: float = Field(ge=0.0, le=1.0)
     precision_target: float = Field(ge=0.0, le=1.0)
     precision_target_met: bool
+    # What the choice rests on, on the posts it was made on (None in older artifacts): their
+    # number, how many take a side, and precision and recall at `flag` with bootstrap 95% intervals.
+    n: int | None = Field(default=None, ge=1)
+    positives: int | None = Field(default=None, ge=0)
+    precision: float | None = None
+    precision_ci95: tuple[float, float] | None = None
+    recall: float | None = None
+    recall_ci95: tuple[float, float] | None = None
 
 
 class SplitSummary(BaseModel):

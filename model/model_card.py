@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netralitas.model.artifact import ArtifactMetadata, EvaluationSummary
+from netralitas.model.artifact import ArtifactMetadata, EvaluationSummary, Thresholds
 
 __all__ = ["render_model_card"]
 
@@ -76,6 +76,19 @@ def _architecture_lines(kind: str, settings: dict[str, Any]) -> list[str]:
     ]
 
 
+def _threshold_basis(t: Thresholds) -> list[str]:
+    """What the flag threshold rests on (artifacts written before this was recorded have none)."""
+    if t.precision is None or t.precision_ci95 is None or t.recall_ci95 is None:
+        return []
+    return [
+        f"- at the flag threshold on the {t.n} validation posts ({t.positives} taking a side): "
+        f"precision {_fmt(t.precision)} [{_fmt(t.precision_ci95[0])}, "
+        f"{_fmt(t.precision_ci95[1])}], recall {_fmt(t.recall)} [{_fmt(t.recall_ci95[0])}, "
+        f"{_fmt(t.recall_ci95[1])}] (bootstrap 95% intervals; measured on the posts the "
+        "threshold was chosen on, so optimistic)"
+    ]
+
+
 def render_model_card(metadata: ArtifactMetadata) -> str:
     """Markdown with a Hugging Face front matter: base model, data, metrics, intended use."""
     settings = metadata.extra.get("settings", {})
@@ -122,6 +135,7 @@ def render_model_card(metadata: ArtifactMetadata) -> str:
         f"- thresholds on the side score 1 - p({metadata.neutral_label}): flag at "
         f"{t.flag:.3f} (validation precision target {t.precision_target:.2f}, "
         f"{'met' if t.precision_target_met else 'NOT met'}), review from {t.review:.3f}",
+        *_threshold_basis(t),
         "",
         "## Training data",
         "",

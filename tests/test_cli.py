@@ -219,6 +219,17 @@ def test_train_writes_an_artifact(trained):
     assert {"validation", "test"} <= set(meta["metrics"])
 
 
+def test_train_says_what_the_threshold_rests_on_and_warns_on_few_positives(trained):
+    out = trained["stdout"]
+    assert "validation precision" in out and "taking a side)" in out
+    assert "warning: only" in out and "fewer than 100" in out
+    meta = json.loads((trained["model"] / "netralitas.json").read_text(encoding="utf-8"))
+    thresholds = meta["thresholds"]
+    assert thresholds["positives"] < 100 and thresholds["n"] >= thresholds["positives"]
+    low, high = thresholds["precision_ci95"]
+    assert 0 <= low <= thresholds["precision"] <= high <= 1
+
+
 def test_train_with_an_unknown_config_key_returns_2(workspace, tmp_path, capsys):
     config = _config(
         tmp_path / "bad.toml", workspace["data"], workspace["profile"], extra="colour = 'red'"

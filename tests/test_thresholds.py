@@ -114,3 +114,33 @@ def test_input_errors(scores, positive, match):
         choose_thresholds(
             np.array(scores), np.array(positive), precision_target=0.9, review_recall=0.95
         )
+
+
+def test_thresholds_record_what_they_rest_on_with_intervals():
+    t = choose_thresholds(SCORES, POSITIVE, precision_target=0.75, review_recall=0.95)
+    assert (t.flag, t.n, t.positives) == (0.6, 6, 3)
+    assert t.precision == pytest.approx(3 / 4) and t.recall == pytest.approx(1.0)
+    for value, (low, high) in ((t.precision, t.precision_ci95), (t.recall, t.recall_ci95)):
+        assert 0.0 <= low <= value <= high <= 1.0
+    assert t.precision_ci95[1] - t.precision_ci95[0] > 0.2  # six posts: a wide interval
+
+
+def test_more_posts_narrow_the_precision_interval():
+    rng = np.random.default_rng(1)
+
+    def width(n: int) -> float:
+        positive = rng.random(n) < 0.5
+        scores = np.clip(positive * 0.4 + rng.random(n) * 0.6, 0, 1)
+        t = choose_thresholds(scores, positive, precision_target=0.9, review_recall=0.95)
+        low, high = t.precision_ci95
+        return high - low
+
+    assert width(4000) < width(100) / 3
+
+
+def test_a_flag_that_flags_nothing_has_no_precision():
+    from netralitas.training.thresholds import threshold_uncertainty
+
+    figures = threshold_uncertainty(np.array([0.2, 0.4]), np.array([True, False]), flag=0.9)
+    assert figures["precision"] is None and figures["precision_ci95"] is None
+    assert figures["recall"] == 0.0 and figures["recall_ci95"] == (0.0, 0.0)

@@ -28,7 +28,7 @@ from netralitas.model.records import Record
 from netralitas.model.text.profiles import load_profiles
 from netralitas.training.config import TrainConfig
 from netralitas.training.recipes import FitJob, recipe_for
-from netralitas.training.thresholds import choose_thresholds
+from netralitas.training.thresholds import MIN_POSITIVES, choose_thresholds
 
 __all__ = ["Splits", "fingerprint", "load_splits", "train"]
 
@@ -131,6 +131,7 @@ def train(config: TrainConfig, output_dir: str | Path | None = None, log: Log = 
         config.thresholds.precision_target,
         config.thresholds.review_recall,
     )
+    _log_uncertainty(thresholds, log)
     if not thresholds.precision_target_met:
         log(
             f"warning: no threshold reaches precision {thresholds.precision_target:.2f} on validation; "
@@ -179,6 +180,24 @@ def train(config: TrainConfig, output_dir: str | Path | None = None, log: Log = 
     _log_summary(summary, thresholds, log)
     log(f"saved {output}")
     return output
+
+
+def _log_uncertainty(thresholds: Thresholds, log: Log) -> None:
+    """What the flag threshold rests on; a warning when too few positives back it."""
+    t = thresholds
+    if t.precision is not None and t.precision_ci95 is not None:
+        low, high = t.precision_ci95
+        log(
+            f"flag threshold {t.flag:.3f}: validation precision {t.precision:.3f} "
+            f"[{low:.3f}, {high:.3f}], recall {t.recall:.3f} on {t.n} posts ({t.positives} "
+            "taking a side)"
+        )
+    if t.positives is not None and t.positives < MIN_POSITIVES:
+        log(
+            f"warning: only {t.positives} validation posts take a side (fewer than "
+            f"{MIN_POSITIVES}); the precision promised at the flag threshold is uncertain. Label "
+            "more posts, or give a larger validation split"
+        )
 
 
 def _log_summary(summary: EvaluationSummary, thresholds: Thresholds, log: Log) -> None:
