@@ -45,7 +45,6 @@ this module imports neither torch, transformers nor scikit-learn.
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,9 +73,8 @@ from netralitas.model.backends.embedding.stack import (
 )
 from netralitas.model.backends.tfidf import TfidfClassifier
 from netralitas.model.backends.transformer.encoding import batched_logits, tokenize
-from netralitas.model.backends.transformer.fast_inference import ScoringNetwork, scoring_network
-from netralitas.model.backends.transformer.guard import GUARD_KEY, read_guard
-from netralitas.model.inference import InferencePlan, check_inference
+from netralitas.model.backends.transformer.fast_inference import GuardedInference
+from netralitas.model.inference import check_inference
 from netralitas.model.model_card import render_model_card
 from netralitas.model.text.light import light_text
 from netralitas.model.text.profiles import ElectionProfile
@@ -90,7 +88,7 @@ RETRAIN = "retrain it with `netralitas train`"
 logger = logging.getLogger(__name__)
 
 
-class EmbeddingClassifier(ProfileReading):
+class EmbeddingClassifier(GuardedInference, ProfileReading):
     """A frozen pretrained encoder and a logistic-regression head (module docstring).
 
     The constructor only stores settings. Learned state: the encoder (`tokenizer_`, `encoder_`,
@@ -382,29 +380,9 @@ class EmbeddingClassifier(ProfileReading):
         return self.head_.proba(self.features(texts, contexts))
 
     # -- inference path ---------------------------------------------------------------------------
-    @property
-    def inference_plan(self) -> InferencePlan:
-        """The path the encoder computes with, and why (see `inference`)."""
-        return self.prepare_inference()
-
-    def prepare_inference(self) -> InferencePlan:
-        """Resolve `inference` for this model on this machine and build the encoder it needs
-        (an int8 copy, say); again only when the encoder, the setting or the guard changed."""
+    def _inference_network(self) -> Any:
         self._check_encoder()
-        metadata = getattr(self, "metadata_", None)
-        key = (self.inference, metadata.extra.get(GUARD_KEY) if metadata is not None else None)
-        cached: ScoringNetwork | None = getattr(self, "_scoring", None)
-        if cached is None or not cached.fits(self.encoder_, key):
-            self._scoring = scoring_network(self.encoder_, key, read_guard(metadata))
-            logger.info("encoding with %s", self._scoring.plan.reason)
-        return self._scoring.plan
-
-    def with_inference(self, inference: str) -> EmbeddingClassifier:
-        """The same model encoding through another path; the float32 encoder is shared."""
-        other = copy.copy(self)
-        other.inference = check_inference(inference)
-        other.prepare_inference()
-        return other
+        return self.encoder_
 
     def with_profiles(self, profiles: Sequence[ElectionProfile]) -> EmbeddingClassifier:
         """The same model reading another election (the stacked TF-IDF too)."""

@@ -30,7 +30,6 @@ machine that scores, not part of the artifact.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import logging
@@ -54,10 +53,9 @@ from netralitas.model.artifact import (
 )
 from netralitas.model.backend import ProfileReading, check_inputs
 from netralitas.model.backends.transformer.encoding import Features, batched_logits, tokenize
-from netralitas.model.backends.transformer.fast_inference import ScoringNetwork, scoring_network
-from netralitas.model.backends.transformer.guard import GUARD_KEY, read_guard
+from netralitas.model.backends.transformer.fast_inference import GuardedInference
 from netralitas.model.backends.transformer.hf_loading import POOLINGS
-from netralitas.model.inference import InferencePlan, check_inference
+from netralitas.model.inference import check_inference
 from netralitas.model.model_card import render_model_card
 from netralitas.model.text.light import light_text
 from netralitas.model.text.profiles import ElectionProfile
@@ -70,7 +68,7 @@ NEUTRAL_NAMES = ("neutral", "netral")
 logger = logging.getLogger(__name__)
 
 
-class TransformerClassifier(ProfileReading):
+class TransformerClassifier(GuardedInference, ProfileReading):
     """A sequence-classification network and its tokenizer, reading normalised text.
 
     The constructor only stores settings; the learned state (`tokenizer_`, `network_`,
@@ -194,33 +192,9 @@ class TransformerClassifier(ProfileReading):
         return self.encode(texts, contexts)[1]
 
     # -- inference path ------------------------------------------------------------------------
-    @property
-    def inference_plan(self) -> InferencePlan:
-        """The path this model scores with, and why (see `inference`)."""
-        return self.prepare_inference()
-
-    def prepare_inference(self) -> InferencePlan:
-        """Resolve `inference` for this artifact on this machine; build the network it needs.
-
-        Called when the model is loaded, so that quantising or casting (seconds for a base-size
-        model) is not paid by the first request; again only if the network, the setting or the
-        accuracy-guard record changed. Raises InferenceError for a path this machine cannot run.
-        """
+    def _inference_network(self) -> Any:
         self._check_fitted()
-        metadata = getattr(self, "metadata_", None)
-        key = (self.inference, metadata.extra.get(GUARD_KEY) if metadata is not None else None)
-        cached: ScoringNetwork | None = getattr(self, "_scoring", None)
-        if cached is None or not cached.fits(self.network_, key):
-            self._scoring = scoring_network(self.network_, key, read_guard(metadata))
-            logger.info("scoring with %s", self._scoring.plan.reason)
-        return self._scoring.plan
-
-    def with_inference(self, inference: str) -> TransformerClassifier:
-        """The same model scoring through another path; the fp32 network is shared, not copied."""
-        other = copy.copy(self)
-        other.inference = check_inference(inference)
-        other.prepare_inference()
-        return other
+        return self.network_
 
     # -- persistence -----------------------------------------------------------------------------
     def _metadata_to_save(self) -> ArtifactMetadata:

@@ -23,12 +23,13 @@ holds the fp32 safetensors weights. Importing this module imports no torch.
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from netralitas.model.inference import (
     InferenceError,
@@ -40,7 +41,10 @@ from netralitas.model.inference import (
 if TYPE_CHECKING:
     from netralitas.model.backends.transformer.guard import InferenceGuard
 
+logger = logging.getLogger(__name__)
+
 __all__ = [
+    "GuardedInference",
     "ScoringNetwork",
     "configure_threads",
     "path_available",
@@ -233,6 +237,51 @@ def scoring_network(
     if plan.device == "cpu":
         configure_threads()
     return ScoringNetwork(network, key, plan, prepare_network(network, plan))
+
+
+class GuardedInference:
+    """The `inference` setting of a backend that computes with a torch network (the transformer,
+    the frozen encoder): resolved for this machine and the artifact's accuracy-guard record when
+    the model is loaded, and again only if the network, the setting or the record changed.
+
+    A subclass sets `inference` in its constructor and says which fp32 network scores
+    (`_inference_network`, which raises if there is none yet); it reads `self._scoring.network`.
+    """
+
+    inference: str
+    _scoring: ScoringNetwork | None = None
+
+    def _inference_network(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def inference_plan(self) -> InferencePlan:
+        """The path this model computes with, and why (see `inference`)."""
+        return self.prepare_inference()
+
+    def prepare_inference(self) -> InferencePlan:
+        """Resolve `inference` for this model on this machine; build the network it needs.
+
+        Called when the model is loaded, so that quantising or casting (seconds for a base-size
+        model) is not paid by the first request. Raises InferenceError for a path this machine
+        cannot run.
+        """
+        from netralitas.model.backends.transformer.guard import GUARD_KEY, read_guard
+
+        network = self._inference_network()
+        metadata = getattr(self, "metadata_", None)
+        key = (self.inference, metadata.extra.get(GUARD_KEY) if metadata is not None else None)
+        if self._scoring is None or not self._scoring.fits(network, key):
+            self._scoring = scoring_network(network, key, read_guard(metadata))
+            logger.info("scoring with %s", self._scoring.plan.reason)
+        return self._scoring.plan
+
+    def with_inference(self, inference: str) -> Self:
+        """The same model computing through another path; the fp32 network is shared."""
+        other = copy.copy(self)
+        other.inference = check_inference(inference)
+        other.prepare_inference()
+        return other
 
 
 def _device_type(network: Any) -> str:
