@@ -1,9 +1,9 @@
 """One entry point for offline evaluation: a model and labelled records in, every number out.
 
 `evaluate_model` predicts once and gathers the headline metrics (`metrics.py`), the curves
-(`curves.py`), slices (`slices.py`) and robustness flip rates (`robustness.py`) into one JSON-ready
-dict, the content of `eval.json`. The CLI, the HTML report and the notebooks all go through it, so
-they always show the same numbers.
+(`curves.py`), slices (`slices.py`), robustness and evasion flip rates (`robustness.py`,
+`evasion.py`) into one JSON-ready dict, the content of `eval.json`. The CLI, the HTML report and the
+notebooks all go through it, so they always show the same numbers.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 from netralitas.data.records import DataError, load_records
 from netralitas.evaluation.compare import compare_predictions
 from netralitas.evaluation.curves import curves
+from netralitas.evaluation.evasion import evasion_suite
 from netralitas.evaluation.metrics import check_labels, evaluate_predictions
 from netralitas.evaluation.robustness import default_perturbations, robustness
 from netralitas.evaluation.slices import MIN_SLICE_SIZE, slice_keys, slice_metrics
@@ -25,10 +26,17 @@ from netralitas.model.artifact import ArtifactMetadata
 from netralitas.model.backend import Classifier
 from netralitas.model.decision import decide, side_scores
 from netralitas.model.loading import load_classifier
-from netralitas.model.records import Record
+from netralitas.model.records import Record, record_key
+from netralitas.model.scorer import Scorer
 from netralitas.model.text.profiles import ElectionProfile
 
-__all__ = ["Evaluation", "compare_evaluations", "cross_evaluate", "evaluate_model"]
+__all__ = [
+    "Evaluation",
+    "compare_evaluations",
+    "cross_evaluate",
+    "evaluate_model",
+    "records_of_split",
+]
 
 
 @dataclass
@@ -55,6 +63,34 @@ class Evaluation:
         return side_scores(self.proba, self.metadata.labels, self.metadata.neutral_label)
 
 
+def records_of_split(
+    records: Sequence[Record], metadata: ArtifactMetadata, split: str
+) -> list[Record]:
+    """The rows of `records` that were in the model's training split `split` (train,
+    validation or test), matched by the keys the artifact stored; an error if none match."""
+    stored = metadata.split_keys
+    if not stored:
+        raise DataError(
+            f"{metadata.name} {metadata.version} records no training splits (trained before "
+            "netralitas stored them, or recalibrated from such a model); evaluate it on a file"
+        )
+    if split not in stored:
+        raise DataError(f"the model has no {split!r} split; it stored {', '.join(stored)}")
+    keys = set(stored[split])
+    chosen = []
+    for r in records:  # a post once: training dropped its exact duplicates
+        key = record_key(r.text, r.context)
+        if key in keys:
+            chosen.append(r)
+            keys.discard(key)
+    if not chosen:
+        raise DataError(
+            f"none of these {len(records)} rows was in the model's {split} split "
+            f"({len(stored[split])} posts); pass the data file the model was trained on"
+        )
+    return chosen
+
+
 def model_profiles(model: Classifier) -> tuple[ElectionProfile, ...]:
     """The election profiles a model reads with."""
     return tuple(model.profiles)
@@ -72,7 +108,7 @@ def evaluate_model(
     """Evaluate `model` on labelled `records`; `profiles` defaults to the model's own.
 
     The result holds everything `evaluate_predictions` returns plus `curves`, `slices`,
-    `robustness` (unless `with_robustness` is False), `seed` and `min_slice_size`.
+    `robustness` and `evasion` (unless `with_robustness` is False), `seed` and `min_slice_size`.
     """
     records = list(records)
     meta = model.metadata_
@@ -89,6 +125,9 @@ def evaluate_model(
     if with_robustness:
         perturbations = default_perturbations(profiles, seed=seed)
         result["robustness"] = robustness(model, records, proba, perturbations)
+        scorer = Scorer(model)
+        scored = scorer.decide(records, proba)
+        result["evasion"] = evasion_suite(scorer, records, seed=seed, scored=scored)
     result["seed"] = seed
     result["min_slice_size"] = min_slice_size
     result["model"] = {

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from netralitas.evaluation import figures, tables
+from netralitas.evaluation.evasion import evasion_sections
 
 __all__ = ["json_safe", "render_report", "write_evaluation", "write_report"]
 
@@ -42,9 +43,16 @@ def _img(figure: Any, alt: str) -> str:
 
 
 def _table(frame: pd.DataFrame) -> str:
+    """One header row: a named index (and a named column axis, as in the confusion matrix)
+    becomes the first column, instead of pandas' second header row."""
     if frame.empty:
         return '<p class="note">(nothing to show)</p>'
-    index = frame.index.name is not None or not isinstance(frame.index, pd.RangeIndex)
+    if frame.index.name is not None:
+        corner = frame.index.name
+        if frame.columns.name is not None:
+            corner = f"{corner} \\ {frame.columns.name}"
+        frame = frame.rename_axis(index=corner, columns=None).reset_index()
+    index = not isinstance(frame.index, pd.RangeIndex)
     return frame.to_html(index=index, border=0, na_rep="", escape=True)
 
 
@@ -145,9 +153,15 @@ def _robustness_sections(result: dict[str, Any]) -> list[str]:
         _table(tables.robustness_table(result)),
     ]
     for name in result["robustness"]:
-        examples = tables.robustness_examples_table(result, name)
-        if not examples.empty:
-            out += [f"<h3>Examples: {html.escape(name)}</h3>", _table(examples)]
+        flips = tables.robustness_examples_table(result, name, flipped=True)
+        others = tables.robustness_examples_table(result, name, flipped=False)
+        if not flips.empty:
+            out += [f"<h3>Flips: {html.escape(name)}</h3>", _table(flips.drop(columns="flipped"))]
+        if not others.empty:
+            out += [
+                f"<h3>Largest score shifts without a flip: {html.escape(name)}</h3>",
+                _table(others.drop(columns="flipped")),
+            ]
     return out
 
 
@@ -167,6 +181,7 @@ def render_report(result: dict[str, Any]) -> str:
     """The report as one HTML string (a `comparison` key in `result` adds its section)."""
     body = _header(result) + _metrics_sections(result)
     body += _slice_sections(result) + _robustness_sections(result)
+    body += evasion_sections(result)
     if result.get("comparison"):
         body += _comparison_sections(result["comparison"])
     title = html.escape(f"netralitas evaluation: {result.get('model', {}).get('name', '')}")

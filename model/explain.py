@@ -24,9 +24,11 @@ import numpy as np
 __all__ = ["Attribution", "attribute", "group_spans", "occluded_texts", "word_spans"]
 
 # A URL; a word (with a leading # or @ and inner hyphens or apostrophes: "hati-hati",
-# "#HendroJuara"); or a run of symbols that are not ASCII punctuation (emoji, which the normaliser
-# turns into words).
-_TOKEN = re.compile(r"(?:https?://|www\.)\S+|[#@]?\w+(?:[-'’]\w+)*|[^\w\s!-/:-@\[-`{-~]+")
+# "#HendroJuara"; invisible characters and keycap marks inside it belong to it, so that
+# "cob\u200blos" and "2️⃣" are one span each); or a run of symbols that are not ASCII punctuation
+# (emoji, which the normaliser turns into words).
+_WORD = "\\w[\\w\u00ad\u200b-\u200f\u2060-\u2064\ufeff\ufe0f\u20e3]*"
+_TOKEN = re.compile(rf"(?:https?://|www\.)\S+|[#@]?{_WORD}(?:[-'’]{_WORD})*|[^\w\s!-/:-@\[-`{{-~]+")
 
 Span = tuple[int, int]
 

@@ -3,6 +3,7 @@
     raw post (Record) -> the backend reads it (normalised text -> probabilities)
                       -> side score 1 - p(neutral) -> decision with the artifact's thresholds
                       -> ScoredPost (+ explanation: spans into the text as sent)
+                                    (+ the kinds of obfuscation undone: a signal for reviewers)
 
 Callers never rebuild a step: `score` runs the whole path; the API, which batches the model calls
 of many requests together, runs the same steps one by one (`decide`, then `explanation_plan` and
@@ -30,6 +31,7 @@ from netralitas.model.backend import Classifier
 from netralitas.model.decision import Decision, decide, side_scores
 from netralitas.model.explain import Attribution, attribute, group_spans, occluded_texts, word_spans
 from netralitas.model.records import Record
+from netralitas.model.text.deobfuscate import obfuscation_signal
 
 __all__ = ["ExplanationPlan", "ScoredPost", "Scorer"]
 
@@ -40,7 +42,13 @@ TOP_K = 5
 
 @dataclass(frozen=True)
 class ScoredPost:
-    """The outcome for one post: what the CLI writes and the API returns, before formatting."""
+    """The outcome for one post: what the CLI writes and the API returns, before formatting.
+
+    `obfuscation` lists the kinds of obfuscation undone in the post's text before the model read it
+    (`model/text/deobfuscate.py`, e.g. `("invisible", "confusable")`; stretched letters are read
+    through but not listed, ordinary posts are full of them): someone hiding words from a filter
+    is itself worth a reviewer's look.
+    """
 
     id: str
     label: str
@@ -51,6 +59,7 @@ class ScoredPost:
     model_name: str
     model_version: str
     explanation: tuple[Attribution, ...] | None = None
+    obfuscation: tuple[str, ...] = ()
 
     def as_row(self) -> dict[str, Any]:
         """The output row of `netralitas score` (JSON Lines)."""
@@ -60,6 +69,7 @@ class ScoredPost:
             "decision": self.decision,
             "score": self.score,
             "scores": self.scores,
+            "obfuscation": list(self.obfuscation),
             "model": {"name": self.model_name, "version": self.model_version},
         }
 
@@ -175,6 +185,7 @@ class Scorer:
                 truncated=bool(cut[i]),
                 model_name=meta.name,
                 model_version=meta.version,
+                obfuscation=obfuscation_signal(record.text),
             )
             for i, record in enumerate(records)
         ]

@@ -174,6 +174,13 @@ class ScoreResult(_Out):
         description="With `explain`, for flagged and review items: strongest spans first.",
         examples=[[{"start": 4, "end": 10, "text": "coblos", "weight": 0.21}]],
     )
+    obfuscation: list[str] = Field(
+        default_factory=list,
+        description="Kinds of obfuscation undone before the model read the text, in this order: "
+        "invisible, styled, confusable, number_emoji, spaced, leet, stretched. Someone hiding words "
+        "from a filter is worth a reviewer's look.",
+        examples=[["invisible", "confusable"]],
+    )
 
 
 class ScoreResponse(_Out):
@@ -194,6 +201,7 @@ class ScoreResponse(_Out):
                     "decision": "flag",
                     "truncated": False,
                     "explanation": None,
+                    "obfuscation": [],
                 }
             ]
         ],

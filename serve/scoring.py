@@ -50,4 +50,5 @@ def _result(post: ScoredPost, explain: bool) -> ScoreResult:
         decision=post.decision,
         truncated=post.truncated,
         explanation=explanation,
+        obfuscation=list(post.obfuscation),
     )

@@ -1,6 +1,8 @@
 """The one text normalisation used by training, scoring and the API.
 
-Social-media Indonesian is noisy: mojibake, emoji, "mantaaap", "gk", "#PilihOrangBaik", "no urut 2".
+It first reads through obfuscation (`deobfuscate`: "cob\u200blos", "cоblos" with a Cyrillic о,
+"ｃｏｂｌｏｓ", "c o b l o s", "c0bl0s", "coblos ✌️"), the first step of every text view. Then:
+social-media Indonesian is noisy: mojibake, emoji, "mantaaap", "gk", "#PilihOrangBaik", "no urut 2".
 `TextNormalizer` turns a post into a canonical lower-case form and, given election profiles, replaces
 every mention of a contestant with a role token so that models learn stance language, not names:
 
@@ -16,12 +18,11 @@ It is idempotent (normalising twice changes nothing) and needs no torch.
 from __future__ import annotations
 
 import functools
-import itertools
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from importlib import resources
 
+from netralitas.model.text.deobfuscate import deobfuscate
 from netralitas.model.text.profiles import ElectionProfile, split_words
 
 __all__ = ["CONTESTANT_TOKENS", "ROLE_TOKENS", "TextNormalizer", "load_lexicon", "normalize_text"]
@@ -152,6 +153,7 @@ class TextNormalizer:
         self._caps_role: dict[str, str] = {}
         self._phrase_role: dict[str, str] = {}
         self._phrase_starts: frozenset[str] = frozenset()
+        self._phrase_prefixes: frozenset[str] = frozenset()
         self._max_words = 0
         self._segment_vocab: frozenset[str] = frozenset()
         self._masked_twin: TextNormalizer | None = None  # built on first use when mask=False
@@ -185,7 +187,8 @@ class TextNormalizer:
     # -- compilation -----------------------------------------------------------------------------
     def _canonical(self, phrase: str) -> str:
         """A profile phrase in the form it has inside normalised text (same steps as `__call__`)."""
-        return " ".join(self._basic(" ".join(split_words(phrase.replace("’", "'")))).split())
+        phrase = deobfuscate(phrase)[0].replace("’", "'")
+        return " ".join(self._basic(" ".join(split_words(phrase))).split())
 
     def _compile(self, profiles: Iterable[ElectionProfile]) -> None:
         role_of: dict[str, str] = {}  # canonical phrase -> role token; the first role wins
@@ -217,6 +220,9 @@ class TextNormalizer:
             w for canon in role_of for w in (canon.split()[0].replace("'", ""),)
         ) | frozenset(self._phrase_role)
         self._max_words = max((len(canon.split()) for canon in role_of), default=0)
+        self._phrase_prefixes = frozenset(
+            key[:n] for key in self._phrase_role for n in range(1, len(key) + 1)
+        )
         self._segment_vocab = frozenset(w for phrase in role_of for w in phrase.split())
         if self._caps_role:
             body = "|".join(re.escape(c) for c in sorted(self._caps_role, key=len, reverse=True))
@@ -256,19 +262,22 @@ class TextNormalizer:
             if tokens[i][2] not in self._phrase_starts:
                 i += 1
                 continue
-            for k in range(min(self._max_words, len(tokens) - i), 0, -1):
-                span = tokens[i : i + k]
-                gaps_ok = all(
-                    not text[a[1] : b[0]].strip(_JOINER_CHARS) for a, b in itertools.pairwise(span)
-                )
-                role = gaps_ok and self._phrase_role.get("".join(t[2] for t in span))
-                if role:
-                    out.append(f"{text[pos : span[0][0]]} {role} ")
-                    pos = span[-1][1]
-                    i += k
+            # Grow the span word by word while the words are joined ("prabowo sandi",
+            # "prabowo-sandi") and still spell the start of some phrase; keep the longest phrase.
+            key, found = "", None
+            for j in range(i, min(i + self._max_words, len(tokens))):
+                if j > i and text[tokens[j - 1][1] : tokens[j][0]].strip(_JOINER_CHARS):
                     break
-            else:
+                key += tokens[j][2]
+                if key not in self._phrase_prefixes:
+                    break
+                found = (j, self._phrase_role[key]) if key in self._phrase_role else found
+            if found is None:
                 i += 1
+                continue
+            last, role = found
+            out.append(f"{text[pos : tokens[i][0]]} {role} ")
+            pos, i = tokens[last][1], last + 1
         return "".join(out) + text[pos:] if out else text
 
     @staticmethod
@@ -280,13 +289,14 @@ class TextNormalizer:
 
     def __call__(self, text: str) -> str:
         """Return the normalised form of one post."""
-        if not text.isascii():
-            if _MOJIBAKE.search(text):
-                import ftfy  # local: only mojibake needs it, and it is slowish to import
+        if not text.isascii() and _MOJIBAKE.search(text):
+            import ftfy  # local: only mojibake needs it, and it is slowish to import
 
-                text = ftfy.fix_text(text)
-            text = unicodedata.normalize("NFC", text).replace("’", "'").replace("‘", "'")
-            text = self._emoji(text)
+            # Mojibake is an encoding accident, not obfuscation: repaired before anything is read.
+            text = ftfy.fix_text(text)
+        text = deobfuscate(text)[0]  # NFC included
+        if not text.isascii():
+            text = self._emoji(text.replace("’", "'").replace("‘", "'"))
         # Cheap substring guards skip patterns that cannot match (most posts have no URL, etc.).
         if "[" in text or "<" in text:
             text = _MASKS.sub(_mask_token, text)
