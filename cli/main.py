@@ -10,7 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from netralitas.cli.base_model import add_base_model_commands
+from netralitas.cli.calibrate import add_calibration_commands
 from netralitas.cli.data import add_data_commands
+from netralitas.cli.data_flags import add_data_flags, data_overrides, read_options
+from netralitas.cli.text import add_text_commands
 
 __all__ = ["main"]
 
@@ -35,6 +38,11 @@ def _load_scorer(model_dir: str, profile: list[str] | None, inference: str = "au
     return scorer
 
 
+def _note(line: str) -> None:
+    """A line about the data read (columns mapped or ignored, ...), on standard error."""
+    print(line, file=sys.stderr)
+
+
 def _load_model(model_dir: str, profile: list[str] | None, inference: str = "auto"):
     return _load_scorer(model_dir, profile, inference).model
 
@@ -43,7 +51,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from netralitas.training.config import load_config
     from netralitas.training.train import train
 
-    config = load_config(args.config, args.set, data_file=args.data)
+    config = load_config(
+        args.config, args.set, data_file=args.data, data_overrides=data_overrides(args)
+    )
     train(config, output_dir=args.output_dir)
     return 0
 
@@ -52,8 +62,11 @@ def cmd_cross_validate(args: argparse.Namespace) -> int:
     from netralitas.training.config import load_config
     from netralitas.training.cross_validate import config_records, cross_validate
 
-    config = load_config(args.config, args.set, data_file=args.data)
-    result = cross_validate(config, config_records(config), k=args.folds, seed=args.seed)
+    config = load_config(
+        args.config, args.set, data_file=args.data, data_overrides=data_overrides(args)
+    )
+    records = config_records(config, log=_note)
+    result = cross_validate(config, records, k=args.folds, seed=args.seed)
     summary = result.summary()
     pooled = summary["pooled_out_of_fold"]
     low, high = pooled["macro_f1_ci95"]
@@ -75,16 +88,32 @@ def cmd_cross_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from netralitas.data.records import load_records
-    from netralitas.evaluation.evaluate import compare_evaluations, evaluate_model
+    from netralitas.data.records import DataError, load_records
+    from netralitas.evaluation.evaluate import (
+        compare_evaluations,
+        evaluate_model,
+        records_of_split,
+    )
     from netralitas.evaluation.report import write_evaluation
 
+    if args.data is None and args.split is None:
+        raise DataError(
+            "evaluate needs DATA (a labelled file), or --split to use a split of the data the "
+            "model was trained on"
+        )
+    records = load_records(args.data, read_options(args), log=_note) if args.data else None
     model = _load_model(args.model_dir, args.profile, args.inference)
-    records = load_records(args.data, format=args.format)
+    if records is None:
+        records = _training_records(model.metadata_)
+    if args.split:
+        records = records_of_split(records, model.metadata_, args.split)
+        _note(f"evaluating on the model's {args.split} split: {len(records)} posts")
     evaluation = evaluate_model(model, records, seed=args.seed, min_slice_size=args.min_slice_size)
     result = evaluation.result
     result["model"]["dir"] = args.model_dir
-    result["data"] = str(args.data)
+    result["data"] = str(args.data or "the model's training data") + (
+        f" ({args.split} split)" if args.split else ""
+    )
     if args.compare:
         other = evaluate_model(
             _load_model(args.compare, args.profile, args.inference),
@@ -130,18 +159,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _training_records(metadata) -> list:
+    """The labelled files a model's training config named (paths as given when it was trained)."""
+    from netralitas.training.config import TrainConfig
+    from netralitas.training.cross_validate import config_records
+
+    return config_records(TrainConfig.model_validate(metadata.training_config), log=_note)
+
+
 def _print_extras(result: dict) -> None:
-    """Calibration, slices, robustness and comparison lines of `netralitas evaluate`."""
+    """Calibration, slices, robustness, evasion and comparison lines of `netralitas evaluate`."""
     print(
         f"\nROC-AUC {result['roc_auc']:.3f}; Brier {result['brier']:.3f}; ECE {result['ece']:.3f}"
     )
     rows = [
-        (dim, name, m["n"], f"{m['accuracy']:.3f}", "too small" if m["too_small"] else "")
+        (dim, name, m["n"], f"{m['accuracy']:.3f}", "yes" if m["too_small"] else "")
         for dim, slices in result["slices"].items()
         for name, m in slices.items()
     ]
     print(f"\nslices (too small: fewer than {result['min_slice_size']} posts)")
-    print(_table(rows, ["dimension", "slice", "n", "accuracy", ""]))
+    print(_table(rows, ["dimension", "slice", "n", "accuracy", "too small"]))
     if result.get("robustness"):
         rows = [
             (
@@ -156,6 +193,22 @@ def _print_extras(result: dict) -> None:
         ]
         print("\nrobustness")
         print(_table(rows, ["perturbation", "changed", "flips", "flip rate (95% CI)"]))
+    if result.get("evasion"):
+        suite = result["evasion"]
+        rows = [
+            (
+                name,
+                "yes" if m["readable"] else "no",
+                m["n_changed"],
+                m["flips"],
+                f"{m['flip_rate']:.3f} ({m['flip_rate_ci95'][0]:.3f}-{m['flip_rate_ci95'][1]:.3f})"
+                if m["n_changed"]
+                else "-",
+            )
+            for name, m in suite["perturbations"].items()
+        ]
+        print(f"\nevasion ({suite['n_flagged']} flagged posts rewritten as an evader would)")
+        print(_table(rows, ["perturbation", "readable", "changed", "flips", "flip rate (95% CI)"]))
     if result.get("comparison"):
         boot, mc = result["comparison"]["paired_bootstrap"], result["comparison"]["mcnemar"]
         low, high = boot["difference_ci95"]
@@ -168,14 +221,19 @@ def _print_extras(result: dict) -> None:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from netralitas.data.records import load_records, write_jsonl
+    from netralitas.data.output import keep_columns, output_format, scored_rows, write_rows
+    from netralitas.data.records import json_default, load_table
 
+    if args.output:
+        output_format(args.output)  # an unknown suffix fails before anything is scored
+    table = load_table(args.input, read_options(args), require_label=False, log=_note)
+    keep = keep_columns(args.keep_columns, table)
     scorer = _load_scorer(args.model_dir, args.profile, args.inference)
-    records = load_records(args.input, require_label=False, format=args.format)
-    rows = [post.as_row() for post in scorer.score(records, progress=True)]
+    posts = list(scorer.score(table.records, progress=True))
+    rows = scored_rows(table, posts, scorer.metadata.labels, keep)
     if args.table:
         width = 70
-        table = [
+        table_rows = [
             (
                 r["id"],
                 r["decision"],
@@ -185,15 +243,15 @@ def cmd_score(args: argparse.Namespace) -> int:
                     "\n", " "
                 ),
             )
-            for r, rec in zip(rows, records, strict=True)
+            for r, rec in zip(rows, table.records, strict=True)
         ]
-        print(_table(table, ["id", "decision", "label", "score", "text"]))
+        print(_table(table_rows, ["id", "decision", "label", "score", "text"]))
     if args.output:
-        write_jsonl(rows, args.output)
+        write_rows(rows, args.output)
         print(f"wrote {len(rows)} rows to {args.output}", file=sys.stderr)
     elif not args.table:
         for row in rows:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+            sys.stdout.write(json.dumps(row, ensure_ascii=False, default=json_default) + "\n")
     return 0
 
 
@@ -284,10 +342,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", help="artifact directory (default: the config's output_dir)")
     p.add_argument(
         "--data",
+        nargs="+",
         metavar="FILE",
-        help="train on this one labelled file instead of the config's data files; it is "
-        "deduplicated and split into train/validation/test automatically (data.path)",
+        help="train on this labelled file (or these files, read together) instead of the config's "
+        "data files; deduplicated and split into train/validation/test automatically (data.path)",
     )
+    add_data_flags(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
@@ -297,8 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="e.g. training/configs/baseline.toml")
     p.add_argument(
         "--data",
+        nargs="+",
         metavar="FILE",
-        help="the labelled file (default: the config's data files, all together)",
+        help="the labelled file or files (default: the config's data files, all together)",
     )
     p.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
     p.add_argument("--seed", type=int, default=13, help="fold assignment seed (default 13)")
@@ -306,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value"
     )
     p.add_argument("--output", help="also write the summary as JSON to this file")
+    add_data_flags(p)
     p.set_defaults(func=cmd_cross_validate)
 
     p = sub.add_parser(
@@ -313,7 +375,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="evaluate a model on labelled data; writes eval.json and an HTML report",
     )
     p.add_argument("model_dir")
-    p.add_argument("data")
+    p.add_argument(
+        "data", nargs="?", help="labelled posts (with --split: default the model's training data)"
+    )
+    p.add_argument(
+        "--split",
+        choices=("train", "validation", "test"),
+        help="only the posts of this split of the model's training (stored in the artifact)",
+    )
     p.add_argument(
         "--report-dir",
         default="reports",
@@ -336,23 +405,38 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="election profile TOML to apply instead of the stored ones",
     )
-    p.add_argument("--format", default="auto", choices=FORMATS)
+    add_data_flags(p)
     _inference_flag(p)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("score", help="score posts; JSONL out, one row per input row, same order")
+    p = sub.add_parser(
+        "score",
+        help="score posts: one flat row per input row, same order, input columns carried through",
+    )
     p.add_argument("model_dir")
     p.add_argument(
-        "input", help="JSONL, CSV or Parquet with a 'text' column (and optional id, context)"
+        "input",
+        help="JSONL, CSV, Parquet or Excel with a text column (and optional id, context columns)",
     )
-    p.add_argument("--output", help="JSONL output file (default: standard output)")
+    p.add_argument(
+        "--output",
+        help="output file; the suffix picks the format: .jsonl, .csv, .tsv or .parquet "
+        "(default: JSON Lines on standard output)",
+    )
+    p.add_argument(
+        "--keep-columns",
+        default="all",
+        metavar="all|none|COL,...",
+        help="input columns to carry into the output (default all; one named like an output "
+        "column, e.g. label, is written as input_<name>)",
+    )
     p.add_argument(
         "--profile",
         action="append",
         help="election profile TOML to apply instead of the stored ones",
     )
     p.add_argument("--table", action="store_true", help="print a readable table")
-    p.add_argument("--format", default="auto", choices=FORMATS)
+    add_data_flags(p)
     _inference_flag(p)
     p.set_defaults(func=cmd_score)
 
@@ -390,6 +474,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_data_commands(sub)
     add_base_model_commands(sub)
+    add_calibration_commands(sub)
+    add_text_commands(sub)
 
     p = sub.add_parser("serve", help="run the scoring API (settings: NETRALITAS_* variables)")
     p.add_argument("model_dir")

@@ -22,7 +22,6 @@ from netralitas.evaluation.curves import (
 )
 from netralitas.model.artifact import (
     ArtifactMetadata,
-    CalibrationSummary,
     EvaluationSummary,
     SplitSummary,
 )
@@ -244,9 +243,10 @@ def evaluate_predictions(
     return result
 
 
-def summarize(metrics: dict[str, Any], calibration: dict[str, Any] | None) -> EvaluationSummary:
+def summarize(metrics: dict[str, Any]) -> EvaluationSummary:
     """The typed summary stored in an artifact, from `evaluate_predictions` results per split
-    (`metrics["validation"]`, `metrics["test"]`) and a calibration report."""
+    (`metrics["validation"]`, `metrics["out_of_fold"]`, `metrics["test"]`). The calibration map
+    is the artifact's own `calibration`."""
 
     def finite(x: Any) -> float | None:  # JSON has no NaN: an undefined figure is null
         return float(x) if x is not None and np.isfinite(x) else None
@@ -268,10 +268,6 @@ def summarize(metrics: dict[str, Any], calibration: dict[str, Any] | None) -> Ev
 
     return EvaluationSummary(
         validation=split(metrics.get("validation")),
+        out_of_fold=split(metrics.get("out_of_fold")),
         test=split(metrics.get("test")),
-        calibration=CalibrationSummary(
-            **{k: calibration[k] for k in CalibrationSummary.model_fields if k in calibration}
-        )
-        if calibration is not None
-        else None,
     )

@@ -24,8 +24,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from netralitas.model.calibration import Calibration
 from netralitas.model.registry import backend_kinds
 from netralitas.model.text.profiles import ElectionProfile
 
@@ -36,6 +37,7 @@ __all__ = [
     "ArtifactMetadata",
     "CalibrationSummary",
     "EvaluationSummary",
+    "Recalibration",
     "SplitSummary",
     "Thresholds",
     "atomic_directory",
@@ -45,7 +47,9 @@ __all__ = [
     "write_profiles",
 ]
 
-FORMAT_VERSION = 2  # 2: TF-IDF stored as safetensors + vocabulary.json (1: skops); typed summary
+# 3: calibration map, cross-fitted thresholds, split hashes, recalibrations; 2: TF-IDF stored as
+# safetensors + vocabulary.json (1: skops), typed summary. Older versions still load.
+FORMAT_VERSION = 3
 METADATA_FILE = "netralitas.json"
 
 
@@ -54,10 +58,12 @@ class ArtifactError(RuntimeError):
 
 
 class Thresholds(BaseModel):
-    """Cut-offs on the "takes a side" score (1 - p(neutral)).
+    """Cut-offs on the calibrated "takes a side" score (1 - p(neutral)).
 
-    `flag`: lowest score whose validation precision reaches the target; `review`: lower bound of the
-    band sent to human review (catches most remaining positives). `flag >= review`.
+    `flag`: the lowest score whose precision reaches the target on the posts the thresholds were
+    chosen on (`fitted_on`); where none does, `fallback` names the documented rule used instead.
+    `review`: lower bound of the band sent to human review, below `flag` so that the band is never
+    empty (training/thresholds.py says how it is chosen).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -66,6 +72,13 @@ class Thresholds(BaseModel):
     review: float = Field(ge=0.0, le=1.0)
     precision_target: float = Field(ge=0.0, le=1.0)
     precision_target_met: bool
+    fallback: str | None = Field(
+        default=None, description="the rule that chose `flag` when the target was not met"
+    )
+    fitted_on: str | None = Field(default=None, description="the posts they were chosen on")
+    review_share: float | None = Field(
+        default=None, ge=0, le=1, description="share of those posts in the review band"
+    )
     # What the choice rests on, on the posts it was made on (None in older artifacts): their
     # number, how many take a side, and precision and recall at `flag` with bootstrap 95% intervals.
     n: int | None = Field(default=None, ge=1)
@@ -74,6 +87,12 @@ class Thresholds(BaseModel):
     precision_ci95: tuple[float, float] | None = None
     recall: float | None = None
     recall_ci95: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if self.review > self.flag:
+            raise ValueError(f"review ({self.review}) must not exceed flag ({self.flag})")
+        return self
 
 
 class SplitSummary(BaseModel):
@@ -104,6 +123,20 @@ class CalibrationSummary(BaseModel):
     ece_after: float
 
 
+class Recalibration(BaseModel):
+    """One `netralitas recalibrate`: on which posts, and what it replaced."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    at: dt.datetime
+    data: str = Field(description="the labelled file it was fitted on")
+    data_fingerprint: str
+    n: int = Field(ge=1)
+    previous_version: str
+    previous_thresholds: Thresholds
+    previous_calibration: Calibration | None = None
+
+
 class EvaluationSummary(BaseModel):
     """What the model card and `/v1/model` readers need to trust a model, typed.
 
@@ -114,8 +147,10 @@ class EvaluationSummary(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     validation: SplitSummary | None = None
+    # Every training post scored by a fold model that did not see it (cross-fitted thresholds).
+    out_of_fold: SplitSummary | None = None
     test: SplitSummary | None = None
-    calibration: CalibrationSummary | None = None
+    calibration: CalibrationSummary | None = None  # format 2: a transformer's own temperature
 
 
 class ArtifactMetadata(BaseModel):
@@ -130,11 +165,16 @@ class ArtifactMetadata(BaseModel):
     labels: tuple[str, ...] = Field(min_length=2)
     neutral_label: str
     thresholds: Thresholds
+    # Applied by the backend to every prediction (model/calibration.py); None: the model's own.
+    calibration: Calibration | None = None
+    recalibrations: tuple[Recalibration, ...] = ()
     mask_profiles: bool = True
     profiles: tuple[str, ...] = ()
     training_config: dict[str, Any] = {}
     data_fingerprint: str = ""
     data_counts: dict[str, dict[str, int]] = {}
+    # The posts of each split `train` used, as `record_key` hashes (`evaluate --split test`).
+    split_keys: dict[str, tuple[str, ...]] = {}
     metrics: dict[str, Any] = {}
     summary: EvaluationSummary = EvaluationSummary()
     package_version: str

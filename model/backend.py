@@ -55,7 +55,16 @@ class Classifier(Protocol):
 
     def predict_proba(
         self, texts: Sequence[str], contexts: Sequence[str | None] | None = None
-    ) -> np.ndarray: ...
+    ) -> np.ndarray:
+        """Calibrated probabilities: `raw_proba` through `metadata_.calibration` (if any)."""
+        ...
+
+    def raw_proba(
+        self, texts: Sequence[str], contexts: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        """The model's own probabilities, before the artifact's calibration map (what
+        calibration is fitted on)."""
+        ...
 
     def truncated(
         self, texts: Sequence[str], contexts: Sequence[str | None] | None = None
@@ -85,9 +94,11 @@ class Classifier(Protocol):
 class ProfileReading:
     """What the single-model backends share: labels learned by fitting, reading text through the
     one `TextNormalizer` built from the model's election profiles (swappable without retraining),
-    and no inference choices unless the backend overrides them.
+    calibrated probabilities from their own (`raw_proba`), and no inference choices unless the
+    backend overrides them.
 
-    Subclasses set `profiles`, `mask_profiles` in their constructor and `labels_` when fitted.
+    Subclasses set `profiles`, `mask_profiles` in their constructor and `labels_` when fitted,
+    and implement `raw_proba`.
     """
 
     profiles: tuple[ElectionProfile, ...]
@@ -107,6 +118,23 @@ class ProfileReading:
     @property
     def inference_plan(self) -> InferencePlan | None:
         return None
+
+    def raw_proba(
+        self, texts: Sequence[str], contexts: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict_proba(
+        self, texts: Sequence[str], contexts: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        """Probabilities `(n, len(labels))`, columns in `labels` order: the backend's own
+        (`raw_proba`) through the artifact's calibration map, so that every backend's scores
+        mean what its thresholds assume."""
+        proba = self.raw_proba(texts, contexts)
+        metadata = getattr(self, "metadata_", None)
+        if metadata is None or metadata.calibration is None:
+            return proba
+        return metadata.calibration.apply(proba, self.labels.index(metadata.neutral_label))
 
     def with_inference(self, inference: str) -> Self:
         """A backend without inference paths computes one way: the setting is validated and

@@ -21,7 +21,11 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 def _metrics_rows(summary: EvaluationSummary) -> list[str]:
     rows = []
-    for split, m in (("validation", summary.validation), ("test", summary.test)):
+    for split, m in (
+        ("out of fold", summary.out_of_fold),
+        ("validation", summary.validation),
+        ("test", summary.test),
+    ):
         if m is None:
             continue
         low, high = m.macro_f1_ci95
@@ -33,19 +37,46 @@ def _metrics_rows(summary: EvaluationSummary) -> list[str]:
     return rows
 
 
-def _calibration_lines(summary: EvaluationSummary) -> list[str]:
-    cal = summary.calibration
+def _calibration_lines(metadata: ArtifactMetadata) -> list[str]:
+    """The artifact's calibration map, or a format-2 transformer's own temperature."""
+    cal = metadata.calibration
+    legacy = metadata.summary.calibration
+    if cal is None and legacy is None:
+        return ["Not calibrated: the model's own probabilities."]
     if cal is None:
-        return ["Not calibrated (temperature 1)."]
-    return [
-        f"Temperature scaling fitted on the validation split: T = {_fmt(cal.temperature)}.",
+        assert legacy is not None
+        what = (
+            f"Temperature scaling fitted on the validation split: T = {_fmt(legacy.temperature)}."
+        )
+        figures = legacy
+        heldout: dict[str, float] = {}
+    else:
+        what = cal.describe().split(";")[0].capitalize() + f", fitted on {cal.fitted_on}."
+        figures, heldout = cal, cal.heldout_nll
+    lines = [
+        what,
         "",
-        "| validation | before | after |",
+        "| on those posts | before | after |",
         "|---|---|---|",
-        f"| negative log-likelihood | {_fmt(cal.nll_before, 4)} | {_fmt(cal.nll_after, 4)} |",
-        f"| expected calibration error (side score) | {_fmt(cal.ece_before, 4)} | "
-        f"{_fmt(cal.ece_after, 4)} |",
+        f"| negative log-likelihood | {_fmt(figures.nll_before, 4)} | {_fmt(figures.nll_after, 4)} |",
+        f"| expected calibration error (side score) | {_fmt(figures.ece_before, 4)} | "
+        f"{_fmt(figures.ece_after, 4)} |",
     ]
+    if heldout:
+        lines += [
+            "",
+            "Chosen by held-out log-loss: "
+            + ", ".join(f"{name} {_fmt(v, 4)}" for name, v in heldout.items())
+            + ".",
+        ]
+    for r in metadata.recalibrations:
+        lines += [
+            "",
+            f"Recalibrated on {r.at:%Y-%m-%d} on `{r.data}` ({r.n} posts); before: version "
+            f"{r.previous_version}, flag {r.previous_thresholds.flag:.3f}, review "
+            f"{r.previous_thresholds.review:.3f}.",
+        ]
+    return lines
 
 
 def _architecture_lines(kind: str, settings: dict[str, Any]) -> list[str]:
@@ -77,16 +108,25 @@ def _architecture_lines(kind: str, settings: dict[str, Any]) -> list[str]:
 
 
 def _threshold_basis(t: Thresholds) -> list[str]:
-    """What the flag threshold rests on (artifacts written before this was recorded have none)."""
+    """What the thresholds rest on (artifacts written before this was recorded have none)."""
+    lines = []
+    if t.fallback is not None:
+        lines.append(
+            f"- **the precision target {t.precision_target:.2f} was not met** on "
+            f"{t.fitted_on or 'the validation split'}: the flag threshold is the {t.fallback}"
+        )
     if t.precision is None or t.precision_ci95 is None or t.recall_ci95 is None:
-        return []
-    return [
-        f"- at the flag threshold on the {t.n} validation posts ({t.positives} taking a side): "
+        return lines
+    on = t.fitted_on or "the validation split"
+    lines.append(
+        f"- at the flag threshold on {on} ({t.n} posts, {t.positives} taking a side): "
         f"precision {_fmt(t.precision)} [{_fmt(t.precision_ci95[0])}, "
         f"{_fmt(t.precision_ci95[1])}], recall {_fmt(t.recall)} [{_fmt(t.recall_ci95[0])}, "
-        f"{_fmt(t.recall_ci95[1])}] (bootstrap 95% intervals; measured on the posts the "
-        "threshold was chosen on, so optimistic)"
-    ]
+        f"{_fmt(t.recall_ci95[1])}] (bootstrap 95% intervals)"
+    )
+    if t.review_share is not None:
+        lines.append(f"- review band: {t.review_share:.1%} of those posts")
+    return lines
 
 
 def render_model_card(metadata: ArtifactMetadata) -> str:
@@ -133,7 +173,7 @@ def render_model_card(metadata: ArtifactMetadata) -> str:
         f"- election profiles used for masking: {', '.join(metadata.profiles) or 'none'} "
         f"(masking {'on' if metadata.mask_profiles else 'off'})",
         f"- thresholds on the side score 1 - p({metadata.neutral_label}): flag at "
-        f"{t.flag:.3f} (validation precision target {t.precision_target:.2f}, "
+        f"{t.flag:.3f} (precision target {t.precision_target:.2f}, "
         f"{'met' if t.precision_target_met else 'NOT met'}), review from {t.review:.3f}",
         *_threshold_basis(t),
         "",
@@ -153,7 +193,7 @@ def render_model_card(metadata: ArtifactMetadata) -> str:
         "",
         "## Calibration",
         "",
-        *_calibration_lines(metadata.summary),
+        *_calibration_lines(metadata),
         "",
         "## How to use",
         "",

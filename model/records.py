@@ -6,12 +6,20 @@ the data layer's job (`netralitas.data.records`).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["Record"]
+__all__ = ["Record", "record_key"]
+
+
+def record_key(text: str, context: str | None) -> str:
+    """A short stable key of a post as the model reads it (its text and context): how an artifact
+    records which posts each training split held without storing the posts themselves."""
+    payload = f"{text}\x1f{context or ''}".encode()
+    return hashlib.sha256(payload).hexdigest()[:20]
 
 
 class Record(BaseModel):
@@ -32,6 +40,11 @@ class Record(BaseModel):
     group: str | None = Field(default=None, description="rows written from one idea share a group")
     source: str | None = None
     weak: bool = Field(default=False, description="label derived from a proxy (e.g. sentiment)")
+    extra: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the file's other columns, as read: ignored by training and evaluation, "
+        "carried through by `netralitas score` and written back by `data split`",
+    )
 
     @field_validator("text")
     @classmethod

@@ -35,7 +35,7 @@ CAMPAIGN = "Relawan Kang Sukma kumpul besok, kita menangkan paslon 1!"
 WORK_PARTY = "Besok kerja bakti bersihkan selokan di RT 04, jam 7 pagi."
 
 
-def _config(root: Path, base_model: str | Path, model: str) -> Path:
+def _config(root: Path, base_model: str | Path, model: str, method: str = "validation") -> Path:
     path = root / "config.toml"
     path.write_text(
         f"""
@@ -46,6 +46,9 @@ train = "{root / "train.jsonl"}"
 validation = "{root / "validation.jsonl"}"
 [profiles]
 paths = ["{root / "profile.toml"}"]
+[thresholds]
+method = "{method}"
+folds = 3
 [model]
 kind = "embedding"
 base_model = "{base_model}"
@@ -142,13 +145,18 @@ def test_encoder_is_stored_in_float16(trained):
 
 def test_round_trip_of_a_fitted_model_is_identical(fitted, trained, tmp_path):
     """Fitting rounds the encoder through float16 first: what was fitted is what is loaded."""
-    before = fitted.predict_proba(TEXTS, CONTEXTS)
+    before = fitted.predict_proba(TEXTS, CONTEXTS)  # no metadata yet: the model's own
     assert before.shape == (len(TEXTS), 2) and np.allclose(before.sum(axis=1), 1.0)
     fitted.metadata_ = read_metadata(trained)
     fitted.save_pretrained(tmp_path / "copy")
     loaded = load_classifier(tmp_path / "copy", inference="fp32")
     assert type(loaded) is type(fitted) and isinstance(loaded, Classifier)
-    np.testing.assert_array_equal(loaded.predict_proba(TEXTS, CONTEXTS), before)
+    np.testing.assert_array_equal(loaded.raw_proba(TEXTS, CONTEXTS), before)
+    # With the metadata (and its guard record), "auto" may pick bf16: compare the fp32 paths.
+    np.testing.assert_array_equal(
+        loaded.predict_proba(TEXTS, CONTEXTS),
+        fitted.with_inference("fp32").predict_proba(TEXTS, CONTEXTS),
+    )
     # The raw view reads no profile; the stacked TF-IDF does, so masking is recorded as on.
     assert read_metadata(tmp_path / "copy").mask_profiles
 
@@ -182,6 +190,25 @@ def test_stacked_tfidf_feature_is_out_of_fold(tiny_bert, profile):
     assert np.abs(oof).mean() < 0.8 * np.abs(in_sample).mean()
     side = np.array(LABELS) == "supportive"
     assert (np.sign(in_sample[:, 0]) == np.where(side, 1, -1)).all()
+
+
+def test_cross_fitting_encodes_each_post_once_and_settles_c(data_root, tiny_bert, tmp_path):
+    from netralitas.training.config import load_config
+    from netralitas.training.train import train
+
+    root = shutil.copytree(data_root, tmp_path / "data", ignore=shutil.ignore_patterns("model*"))
+    config = _config(root, tiny_bert, "C = [0.1, 1.0]", method="cross-fit")
+    lines: list[str] = []
+    meta = read_metadata(train(load_config(config), root / "m", lines.append))
+    chosen = [r["embedding"]["C"] for r in meta.metrics["cross_fit"]["fold_reports"]]
+    assert len(chosen) == 3 and meta.extra["settings"]["C"] == max(
+        set(chosen), key=lambda c: (chosen.count(c), -c)
+    )
+    assert meta.summary.out_of_fold.n == 2 * len(ROWS)
+    # Three fold models and the shipped one: every distinct post is encoded once in all.
+    encoded = [int(line.split()[1]) for line in lines if line.lstrip().startswith("encoded ")]
+    assert len(encoded) == 4 and encoded[0] > 0
+    assert sum(encoded) == len({(r["text"], r.get("context")) for r in ROWS})
 
 
 def test_scorer_scores_and_explains(trained):
@@ -279,7 +306,8 @@ def test_context_is_a_feature_of_its_own(trained):
     np.testing.assert_array_equal(x[:, :hidden], np.repeat(x[:1, :hidden], 4, axis=0))
     assert not np.allclose(x[0, hidden:-1], x[1, hidden:-1])
     assert (x[2:, hidden:] == 0).all()  # no context, or a blank one: zeros
-    p = model.predict_proba([SIAP, SIAP, SIAP], [CAMPAIGN, WORK_PARTY, None])
+    # The head's own probabilities (the map fitted on the training rows saturates them here).
+    p = model.raw_proba([SIAP, SIAP, SIAP], [CAMPAIGN, WORK_PARTY, None])
     assert abs(p[0, 1] - p[1, 1]) > 1e-4 and abs(p[0, 1] - p[2, 1]) > 1e-4
     off = model.with_inference("fp32")
     off.use_context = False  # the setting, not the data, decides whether contexts are read

@@ -69,7 +69,7 @@ class ToyClassifier(ProfileReading):
         }
         return self
 
-    def predict_proba(self, texts, contexts=None) -> np.ndarray:
+    def raw_proba(self, texts, contexts=None) -> np.ndarray:
         texts, _ = check_inputs(texts, contexts)
         unseen = math.log(1e-6)
         logits = np.array(
@@ -163,7 +163,9 @@ def test_a_registered_toy_backend_trains_saves_loads_and_scores(
         "mask_profiles": True,
         "smoothing": 0.5,
     }
-    assert meta.summary.validation is not None and meta.summary.validation.n == len(labelled_rows())
+    # Cross-fitted (the default): the thresholds rest on every training post, scored out of fold.
+    assert meta.summary.out_of_fold is not None
+    assert meta.summary.out_of_fold.n == 2 * len(labelled_rows())  # train + validation files
 
     model = load_classifier(model_dir)
     assert type(model) is ToyClassifier and isinstance(model, Classifier)

@@ -1,11 +1,11 @@
-"""Decision thresholds chosen on validation scores, checked against answers worked out by hand."""
+"""Decision thresholds chosen on held-out scores, checked against answers worked out by hand."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from netralitas.training.thresholds import choose_thresholds
+from netralitas.training.thresholds import FALLBACK_RULE, choose_thresholds
 
 # Sorted by score, the cumulative precision of "score >= t" is not monotone:
 #   t        0.9  0.8  0.7   0.6   0.5  0.4
@@ -32,30 +32,56 @@ def _precision_recall(scores, positive, t):
     ],
 )
 def test_flag_is_the_lowest_threshold_reaching_the_precision_target(target, flag):
-    thresholds = choose_thresholds(SCORES, POSITIVE, precision_target=target, review_recall=0.95)
+    thresholds = choose_thresholds(
+        SCORES, POSITIVE, precision_target=target, review_recall=0.95, min_flagged=1
+    )
     assert thresholds.flag == flag
     assert thresholds.precision_target == target
-    assert thresholds.precision_target_met is True
+    assert thresholds.precision_target_met is True and thresholds.fallback is None
     assert _precision_recall(SCORES, POSITIVE, thresholds.flag)[0] >= target
 
 
-def test_unreachable_precision_uses_the_most_precise_threshold():
+def test_a_cut_that_flags_too_few_posts_cannot_meet_the_target():
+    # 0.9 and 0.8 have precision 1 but flag one and two posts; with three needed, 0.6 (3/4) is
+    # the most precise cut left, below a 0.9 target: the fallback rule decides.
+    thresholds = choose_thresholds(SCORES, POSITIVE, 0.9, 0.95, min_flagged=3)
+    assert thresholds.precision_target_met is False
+    assert choose_thresholds(SCORES, POSITIVE, 0.75, 0.95, min_flagged=3).flag == 0.6
+
+
+def test_unreachable_precision_falls_back_to_the_best_f05_cut():
     scores = np.array([0.9, 0.8, 0.7, 0.6])
     positive = np.array([False, True, False, True])  # precisions 0, 1/2, 1/3, 2/4
     thresholds = choose_thresholds(scores, positive, precision_target=0.9, review_recall=0.95)
-    assert thresholds.precision_target_met is False
-    # 0.8 and 0.6 both give precision 1/2; the lower one (more recall) is used.
+    assert thresholds.precision_target_met is False and thresholds.fallback == FALLBACK_RULE
+    # F0.5 = 1.25 P R / (0.25 P + R): 0.9 -> 0, 0.8 -> 0.500, 0.7 -> 0.385, 0.6 -> 0.556.
     assert thresholds.flag == 0.6
 
 
-@pytest.mark.parametrize(("recall", "review"), [(0.95, 0.6), (1.0, 0.6), (0.6, 0.8), (0.3, 0.8)])
-def test_review_reaches_the_requested_recall_and_never_exceeds_flag(recall, review):
-    thresholds = choose_thresholds(SCORES, POSITIVE, precision_target=0.9, review_recall=recall)
+@pytest.mark.parametrize(("recall", "review"), [(0.95, 0.6), (1.0, 0.6), (0.6, 0.7), (0.3, 0.7)])
+def test_review_reaches_the_recall_and_the_band_is_never_empty(recall, review):
+    thresholds = choose_thresholds(
+        SCORES, POSITIVE, precision_target=0.9, review_recall=recall, min_flagged=1
+    )
     assert thresholds.flag == 0.8
-    # The highest cut whose recall reaches the target, capped at flag (recall 1/3 at 0.9 is above it).
+    # The lower of: the highest cut whose recall reaches the target, and the cut that puts at
+    # least 5% of the posts (here one) into the band below flag (0.7). Recall 0.6 is reached at
+    # 0.8 already: the old rule left the band empty there.
     assert thresholds.review == review
-    assert thresholds.review <= thresholds.flag
+    assert thresholds.review < thresholds.flag
     assert _precision_recall(SCORES, POSITIVE, thresholds.review)[1] >= recall
+    assert thresholds.review_share == pytest.approx(np.mean((review <= SCORES) & (SCORES < 0.8)))
+
+
+def test_the_review_band_holds_the_configured_share():
+    rng = np.random.default_rng(3)
+    positive = rng.random(1000) < 0.3
+    scores = np.clip(0.5 * positive + rng.random(1000) * 0.5, 0, 1)
+    for share in (0.05, 0.2):
+        t = choose_thresholds(scores, positive, 0.9, review_recall=0.5, review_min_share=share)
+        assert t.review < t.flag
+        assert t.review_share >= share
+        assert t.review_share == pytest.approx(np.mean((scores >= t.review) & (scores < t.flag)))
 
 
 def test_review_and_flag_on_random_scores():
@@ -77,7 +103,9 @@ def test_tied_scores_are_cut_together():
     # Cutting "between" the two rows scored 0.8 is impossible: ">= 0.8" flags both (precision 2/3).
     scores = np.array([0.9, 0.8, 0.8, 0.1])
     positive = np.array([True, True, False, False])
-    thresholds = choose_thresholds(scores, positive, precision_target=0.9, review_recall=0.95)
+    thresholds = choose_thresholds(
+        scores, positive, precision_target=0.9, review_recall=0.95, min_flagged=1
+    )
     assert thresholds.flag == 0.9
     # Recall 2/2 is reached only once the whole 0.8 tie is included.
     assert thresholds.review == 0.8
@@ -85,19 +113,20 @@ def test_tied_scores_are_cut_together():
 
 
 def test_all_scores_tied():
+    # Every post reaches the only cut: no score lies below flag, so the band spans half of it.
     scores = np.full(4, 0.5)
     positive = np.array([True, False, True, False])
     thresholds = choose_thresholds(scores, positive, precision_target=0.9, review_recall=0.95)
     assert (thresholds.flag, thresholds.review, thresholds.precision_target_met) == (
         0.5,
-        0.5,
+        0.25,
         False,
     )
 
 
 def test_accepts_lists():
     thresholds = choose_thresholds([0.9, 0.2], [1, 0], precision_target=0.9, review_recall=0.9)
-    assert (thresholds.flag, thresholds.review) == (0.9, 0.9)
+    assert (thresholds.flag, thresholds.review) == (0.9, 0.2)
 
 
 @pytest.mark.parametrize(
@@ -117,7 +146,10 @@ def test_input_errors(scores, positive, match):
 
 
 def test_thresholds_record_what_they_rest_on_with_intervals():
-    t = choose_thresholds(SCORES, POSITIVE, precision_target=0.75, review_recall=0.95)
+    t = choose_thresholds(
+        SCORES, POSITIVE, precision_target=0.75, review_recall=0.95, fitted_on="six posts"
+    )
+    assert t.fitted_on == "six posts"
     assert (t.flag, t.n, t.positives) == (0.6, 6, 3)
     assert t.precision == pytest.approx(3 / 4) and t.recall == pytest.approx(1.0)
     for value, (low, high) in ((t.precision, t.precision_ci95), (t.recall, t.recall_ci95)):

@@ -36,7 +36,11 @@ CONTEXTS = [
 ]
 
 
-def _config(root: Path, base_model: str | Path, extra: str = "") -> Path:
+def _config(
+    root: Path, base_model: str | Path, extra: str = "", method: str = "validation"
+) -> Path:
+    """A tiny fine-tune config; thresholds on the validation split unless `method` says
+    "cross-fit" (six fine-tunes instead of one)."""
     path = root / "config.toml"
     path.write_text(
         f"""
@@ -47,6 +51,9 @@ train = "{root / "train.jsonl"}"
 validation = "{root / "validation.jsonl"}"
 [profiles]
 paths = ["{root / "profile.toml"}"]
+[thresholds]
+method = "{method}"
+folds = 3
 [model]
 kind = "transformer"
 base_model = "{base_model}"
@@ -122,9 +129,12 @@ def test_artifact_files_and_metadata(bert_artifact, data_root):
         "",
         "normalized",
     )
-    calibration = meta["metrics"]["calibration"]
-    assert calibration["temperature"] == meta["extra"]["temperature"] > 0
+    # Calibration is the artifact's map, fitted by train() on the validation split.
+    calibration = meta["calibration"]
+    assert calibration["method"] in ("none", "temperature", "isotonic")
+    assert calibration["fitted_on"] == "the validation split" == meta["thresholds"]["fitted_on"]
     assert calibration["nll_after"] <= calibration["nll_before"] + 1e-9
+    assert meta["extra"]["temperature"] == 1.0  # the network's own probabilities are raw
     config = json.loads((bert_artifact / "config.json").read_text())
     assert config["id2label"] == {"0": "neutral", "1": "supportive"}
     card = (bert_artifact / "README.md").read_text()
@@ -179,8 +189,9 @@ def test_context_is_read_as_a_pair(bert_artifact):
 def test_batching_keeps_input_order(bert_artifact):
     model = load_classifier(bert_artifact)
     model.batch_size = 2  # several batches, formed by length
-    together = model.predict_proba(TEXTS, CONTEXTS)
-    alone = np.vstack([model.predict_proba([t], [c]) for t, c in zip(TEXTS, CONTEXTS, strict=True)])
+    # The network's own probabilities (a sharpening calibration map would magnify rounding).
+    together = model.raw_proba(TEXTS, CONTEXTS)
+    alone = np.vstack([model.raw_proba([t], [c]) for t, c in zip(TEXTS, CONTEXTS, strict=True)])
     np.testing.assert_allclose(together, alone, atol=1e-5)
     assert model.predict_proba([]).shape == (0, 2)
 
@@ -276,6 +287,30 @@ def test_resume_from_checkpoint(data_root, tiny_bert, tmp_path):
     assert sorted(p.name for p in checkpoints.iterdir()) == ["checkpoint-12", "checkpoint-6"]
     assert "epoch 2.00 (step 12)" in "\n".join(lines)
     assert "epoch 1.00" not in "\n".join(lines)
+
+
+def test_cross_fitted_fine_tune_ships_a_model_fitted_on_everything(data_root, tiny_bert, tmp_path):
+    """Three fold fine-tunes score the posts they did not see; the shipped one trains on all of
+    them for the epochs the folds kept, without a validation split."""
+    from netralitas.training.config import ConfigError, load_config
+    from netralitas.training.train import train
+
+    root = shutil.copytree(data_root, tmp_path / "data", ignore=shutil.ignore_patterns("model*"))
+    with pytest.raises(ConfigError, match="resumes one fine-tune"):
+        load_config(_config(root, tiny_bert, "resume_from_checkpoint = true", method="cross-fit"))
+    lines: list[str] = []
+    out = train(load_config(_config(root, tiny_bert, method="cross-fit")), root / "m", lines.append)
+    meta = json.loads((out / "netralitas.json").read_text())
+    pooled = 2 * len(labelled_rows())  # train and validation files hold the same rows
+    assert meta["summary"]["out_of_fold"]["n"] == pooled == meta["thresholds"]["n"]
+    cross = meta["metrics"]["cross_fit"]
+    assert [r["finetune"]["epoch"] for r in cross["fold_reports"]] == [1.0, 1.0, 1.0]
+    assert cross["shipped_settings"]["epochs"] == 1.0
+    assert cross["shipped_settings"]["early_stopping_patience"] is None
+    log = "\n".join(lines)
+    assert f"fitting the shipped model on all {pooled} training posts" in log
+    assert "no validation split: 1 epochs, the last state kept" in log
+    assert load_classifier(out).predict_proba(TEXTS, CONTEXTS).shape == (4, 2)
 
 
 def test_missing_local_base_model_is_a_clear_error(tmp_path):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import copy
 import tomllib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -20,6 +21,9 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+
+from netralitas.data.columns import ColumnMap, ReadOptions
+from netralitas.data.labels import MIN_LABEL_COUNT
 
 __all__ = [
     "ConfigError",
@@ -38,15 +42,41 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class DataSettings(_Frozen):
-    """Where the labelled data is. Either fixed `train`/`validation`(/`test`) files, or one `path`
-    that is deduplicated and split (stratified, near-duplicates kept together)."""
+def _files(value: Any) -> Any:
+    return (value,) if isinstance(value, str) else value
 
-    train: str | None = None
+
+# One file, or a list of files read together (rows without a `source` get their file's path).
+Files = Annotated[tuple[str, ...], BeforeValidator(_files), Field(min_length=1)]
+
+
+class DataSettings(_Frozen):
+    """Where the labelled data is, and how to read it. Either fixed `train` (one file or several)
+    and `validation`(/`test`) files, or `path` (one file or several) that is deduplicated and
+    split (stratified, near-duplicates kept together).
+
+    `columns` and `label_map` say which column is what and what the label values mean, the same
+    for every file (a file in the record schema, such as a feedback export, is read with the
+    schema's own names when the named columns are missing):
+
+        [data]
+        path = ["export.csv", "reviewed.jsonl"]
+        columns = { text = "tweet", label = "kelas" }
+        label_map = { dukung = "supportive", netral = "neutral" }
+    """
+
+    train: Files | None = None
     validation: str | None = None
     test: str | None = None
-    path: str | None = None
+    path: Files | None = None
     format: str = "auto"
+    columns: ColumnMap = ColumnMap()
+    label_map: dict[str, str] = Field(
+        default_factory=dict, description="label value in the file -> label; VALUE = '' drops rows"
+    )
+    min_label_count: int = Field(
+        default=MIN_LABEL_COUNT, ge=1, description="fewer training rows of a label is an error"
+    )
     validation_fraction: float = Field(default=0.1, gt=0, lt=0.5)
     test_fraction: float = Field(default=0.1, gt=0, lt=0.5)
     neutral_label: str = "neutral"
@@ -61,7 +91,15 @@ class DataSettings(_Frozen):
                 "give either data.train (with optional data.validation and data.test) or data.path "
                 "(one file that is split automatically), not both and not neither"
             )
+        try:
+            self.read_options()
+        except ValidationError as exc:  # e.g. an empty label_map key
+            raise ValueError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from exc
         return self
+
+    def read_options(self) -> ReadOptions:
+        """How every data file of this config is read."""
+        return ReadOptions(format=self.format, columns=self.columns, label_map=self.label_map)
 
 
 class ProfileSettings(_Frozen):
@@ -72,8 +110,23 @@ class ProfileSettings(_Frozen):
 
 
 class ThresholdSettings(_Frozen):
+    """How calibration and the decision thresholds are chosen (training/thresholds.py).
+
+    `method` "cross-fit": on the out-of-fold scores of all the training data (`folds` fold
+    models), then the shipped model is fitted on everything; costs `folds` extra fits.
+    "validation": on the validation split alone (one fit; for slow fine-tunes on a CPU).
+    """
+
     precision_target: float = Field(default=0.90, gt=0, le=1)
     review_recall: float = Field(default=0.95, gt=0, le=1)
+    review_min_share: float = Field(
+        default=0.05, ge=0, lt=1, description="the review band holds at least this share of posts"
+    )
+    method: Literal["cross-fit", "validation"] = "cross-fit"
+    folds: int = Field(default=5, ge=2, le=20)
+    calibration: Literal["auto", "temperature", "isotonic", "none"] = Field(
+        default="auto", description="auto: the map with the lowest held-out log-loss"
+    )
 
 
 class ModelSettings(_Frozen):
@@ -110,6 +163,18 @@ class TrainConfig(_Frozen):
         default_factory=lambda: _model_settings({})
     )
 
+    @model_validator(mode="after")
+    def _resume_one_run(self) -> TrainConfig:
+        # Fold models and the shipped one would all resume from the same checkpoints.
+        if getattr(self.model, "resume_from_checkpoint", False) and (
+            self.thresholds.method == "cross-fit"
+        ):
+            raise ValueError(
+                "model.resume_from_checkpoint resumes one fine-tune, but thresholds.method = "
+                '"cross-fit" runs several; set thresholds.method = "validation" to resume'
+            )
+        return self
+
 
 def _parse_value(text: str) -> Any:
     try:
@@ -135,21 +200,42 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
-def with_data_file(raw: dict[str, Any], data_file: str | Path) -> dict[str, Any]:
-    """`raw` reading one labelled file, split automatically (`data.path`), instead of its own
-    data files; the other `[data]` settings (format, fractions, neutral label) are kept."""
+def with_data_file(
+    raw: dict[str, Any], data_file: str | Path | Sequence[str | Path]
+) -> dict[str, Any]:
+    """`raw` reading one labelled file (or several together), split automatically (`data.path`),
+    instead of its own data files; the other `[data]` settings (format, columns, label map,
+    fractions, neutral label) are kept."""
     sources = ("train", "validation", "test", "path")
     data = {k: v for k, v in raw.get("data", {}).items() if k not in sources}
-    return {**raw, "data": {**data, "path": str(data_file)}}
+    files = [data_file] if isinstance(data_file, str | Path) else list(data_file)
+    return {**raw, "data": {**data, "path": [str(f) for f in files]}}
+
+
+def with_data_overrides(raw: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """`raw` with `[data]` keys set from the command line: `columns` and `label_map` are merged
+    key by key into the config's (the command line wins), other keys replaced."""
+    data = dict(raw.get("data", {}))
+    for key, value in overrides.items():
+        if key in ("columns", "label_map") and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return {**raw, "data": data}
 
 
 def load_config(
-    path: str | Path, overrides: list[str] | None = None, data_file: str | Path | None = None
+    path: str | Path,
+    overrides: list[str] | None = None,
+    data_file: str | Path | Sequence[str | Path] | None = None,
+    data_overrides: Mapping[str, Any] | None = None,
 ) -> TrainConfig:
     """Read a TOML config, apply overrides, validate; errors name the file and the key.
 
-    `data_file` (the `--data FILE` of `netralitas train`) replaces the config's data files by one
-    labelled file that is deduplicated and split (the common case of a team with one export).
+    `data_file` (the `--data FILE ...` of `netralitas train`) replaces the config's data files by
+    one labelled file, or several read together, that is deduplicated and split (the common case
+    of a team with one export). `data_overrides` sets `[data]` keys from the reading flags
+    (`--text-column`, `--map`, ...: see `with_data_overrides`).
     """
     path = Path(path)
     if not path.is_file():
@@ -161,6 +247,8 @@ def load_config(
     raw = apply_overrides(raw, overrides or [])
     if data_file is not None:
         raw = with_data_file(raw, data_file)
+    if data_overrides:
+        raw = with_data_overrides(raw, data_overrides)
     try:
         return TrainConfig.model_validate(raw)
     except ValidationError as exc:

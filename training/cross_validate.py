@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from netralitas.data.records import DataError, write_jsonl
-from netralitas.data.split import record_groups
+from netralitas.data.records import write_jsonl
 from netralitas.evaluation.metrics import (
     at_threshold,
     bootstrap_interval,
@@ -34,6 +33,7 @@ from netralitas.model.decision import decide, side_scores
 from netralitas.model.loading import load_classifier
 from netralitas.model.records import Record
 from netralitas.training.config import DataSettings, TrainConfig
+from netralitas.training.crossfit import fold_ids
 
 __all__ = ["CrossValidation", "FoldResult", "config_records", "cross_validate", "fold_ids"]
 
@@ -69,34 +69,22 @@ class CrossValidation:
         return {"folds": len(self.folds), **spread, "pooled_out_of_fold": self.pooled}
 
 
-def config_records(config: TrainConfig) -> list[Record]:
-    """The labelled rows a config names: its `data.path`, or its train, validation and test files
-    together (cross-validation makes its own splits)."""
-    from netralitas.data.records import load_records
+def config_records(config: TrainConfig, log: Callable[[str], None] | None = None) -> list[Record]:
+    """The labelled rows a config names: its `data.path` files, or its train, validation and test
+    files together (cross-validation makes its own splits), read with its columns and label map.
+    A label with fewer than `data.min_label_count` rows is an error."""
+    from collections import Counter
+
+    from netralitas.data.labels import check_label_counts
+    from netralitas.data.records import load_files
 
     data = config.data
-    paths = [data.path] if data.path else [data.train, data.validation, data.test]
-    return [r for path in paths if path for r in load_records(path, format=data.format)]
-
-
-def fold_ids(records: Sequence[Record], k: int, seed: int) -> np.ndarray:
-    """The fold (0..k-1) of each record: stratified by label, groups kept together."""
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    labels = np.array([r.label for r in records])
-    smallest = min(np.unique(labels, return_counts=True)[1])
-    if not 2 <= k <= smallest:
-        raise DataError(
-            f"{k} folds need at least {k} rows of every label; the smallest label has {smallest}. "
-            "Use fewer folds (--folds) or more data"
-        )
-    fold = np.empty(len(records), dtype=int)
-    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-    for i, (_, idx) in enumerate(
-        splitter.split(np.zeros(len(records)), labels, record_groups(records))
-    ):
-        fold[idx] = i
-    return fold
+    paths = [*data.path] if data.path else [*data.train, data.validation, data.test]
+    paths = [p for p in paths if p]
+    records = load_files(paths, data.read_options(), log=log)
+    counts = Counter(r.label for r in records if r.label is not None and not r.weak)
+    check_label_counts(counts, data.min_label_count, ", ".join(paths))
+    return records
 
 
 def cross_validate(

@@ -2,10 +2,10 @@
 
 What this adds to the Trainer: the project's reading of a post (text view, prefix, role tokens,
 through `TransformerClassifier.encode`, the same code that scores), the chosen head ([CLS] or mean
-pooling, model/backends/transformer/heads.py), a class-weighted loss, early stopping
-on validation macro-F1 with the best checkpoint restored, and temperature scaling on the
-validation logits. Thresholds, metrics and saving are then done by `train()` exactly as for the
-baseline. Runs on a CPU, one GPU, or several through `accelerate launch` / `torchrun` (the Trainer
+pooling, model/backends/transformer/heads.py), a class-weighted loss, and early stopping
+on validation macro-F1 with the best checkpoint restored; without a validation split (the
+shipped model of a cross-fitted run) a fixed number of epochs. Calibration, thresholds, metrics
+and saving are then done by `train()` exactly as for every backend. Runs on a CPU, one GPU, or several through `accelerate launch` / `torchrun` (the Trainer
 handles the distribution; see README, "Fine-tuning IndoBERT").
 """
 
@@ -27,7 +27,6 @@ from netralitas.model.backends.transformer.hf_loading import load_for_finetuning
 from netralitas.model.records import Record
 from netralitas.model.text.profiles import ElectionProfile
 from netralitas.training.base_model import resolve_base_model
-from netralitas.training.calibration import calibration_report, fit_temperature
 from netralitas.training.config import ConfigError, TrainConfig
 
 if TYPE_CHECKING:  # the recipe imports this module when it fits
@@ -122,11 +121,13 @@ def _remove_stale_checkpoints(folder: Path, log: Log) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _training_arguments(settings: TransformerSettings, config: TrainConfig, folder: Path) -> Any:
+def _training_arguments(
+    settings: TransformerSettings, config: TrainConfig, folder: Path, validate: bool
+) -> Any:
     import torch
     from transformers import TrainingArguments
 
-    strategy = "steps" if settings.eval_steps else "epoch"
+    strategy = ("steps" if settings.eval_steps else "epoch") if validate else "no"
     return TrainingArguments(
         output_dir=str(folder),
         num_train_epochs=settings.epochs,
@@ -141,7 +142,7 @@ def _training_arguments(settings: TransformerSettings, config: TrainConfig, fold
         eval_steps=settings.eval_steps,
         save_steps=settings.eval_steps,
         save_total_limit=settings.save_total_limit,
-        load_best_model_at_end=True,
+        load_best_model_at_end=validate,
         metric_for_best_model="macro_f1",
         greater_is_better=True,
         logging_strategy="steps",
@@ -151,7 +152,7 @@ def _training_arguments(settings: TransformerSettings, config: TrainConfig, fold
         data_seed=config.seed,
         dataloader_num_workers=settings.dataloader_num_workers,
         dataloader_pin_memory=torch.cuda.is_available(),  # pinning without a GPU only warns
-        report_to="none",
+        report_to=list(settings.report_to),  # [] none, ["all"], or names (training/tracking.py)
         disable_tqdm=False,
         # BERT-family classifiers use every parameter in each step; searching DDP for unused
         # ones costs an extra pass over the graph per step.
@@ -160,7 +161,7 @@ def _training_arguments(settings: TransformerSettings, config: TrainConfig, fold
     )
 
 
-def _callbacks(settings: TransformerSettings, log: Log) -> list[Any]:
+def _callbacks(settings: TransformerSettings, log: Log, validate: bool) -> list[Any]:
     from transformers import EarlyStoppingCallback, TrainerCallback
 
     class Report(TrainerCallback):
@@ -175,7 +176,7 @@ def _callbacks(settings: TransformerSettings, log: Log) -> list[Any]:
                 )
 
     callbacks: list[Any] = [Report()]
-    if settings.early_stopping_patience:
+    if settings.early_stopping_patience and validate:
         callbacks.append(EarlyStoppingCallback(settings.early_stopping_patience))
     return callbacks
 
@@ -235,28 +236,6 @@ def _metric(labels: tuple[str, ...]) -> Callable[[Any], dict[str, float]]:
     return compute_metrics
 
 
-def _calibrate(
-    model: TransformerClassifier,
-    features: list[dict],
-    y: np.ndarray,
-    neutral: int,
-    fit: bool,
-    log: Log,
-) -> dict[str, Any]:
-    """Fit the temperature on the validation logits; keep the before/after report."""
-    logits = model.logits_from_features(
-        [{k: v for k, v in f.items() if k != "labels"} for f in features]
-    )
-    temperature = fit_temperature(logits, y) if fit else 1.0
-    report = calibration_report(logits, y, temperature, neutral)
-    log(
-        f"  temperature {temperature:.3f}: validation NLL {report['nll_before']:.4f} -> "
-        f"{report['nll_after']:.4f}, ECE {report['ece_before']:.4f} -> {report['ece_after']:.4f}"
-    )
-    model.temperature_ = temperature
-    return report
-
-
 def finetune(
     settings: TransformerSettings,
     config: TrainConfig,
@@ -265,19 +244,20 @@ def finetune(
     validation_records: Sequence[Record],
     log: Log = print,
 ) -> tuple[TransformerClassifier, dict[str, Any]]:
-    """Fine-tune `settings.base_model` on the training rows; return a calibrated classifier.
+    """Fine-tune `settings.base_model` on the training rows.
 
-    Returns the model and the calibration report (temperature, NLL and ECE before and after).
+    With validation rows: evaluated each epoch (or `eval_steps`), early stopping, the best
+    checkpoint restored. Without: `settings.epochs` epochs, the last state kept. Returns the model
+    (its own probabilities; `train()` calibrates) and a report with the epoch it ended at.
     """
-    if not validation_records:
-        raise DataError("fine-tuning needs a validation split (early stopping, calibration)")
     labels = tuple(sorted({r.label for r in train_records if r.label}))
     y_train = _label_codes(train_records, labels, "training")
-    y_val = _label_codes(validation_records, labels, "validation")
+    validate = bool(validation_records)
+    y_val = _label_codes(validation_records, labels, "validation") if validate else None
     folder = _checkpoint_folder(settings, config)  # fail before the slow part
     model = _new_model(settings, config, profiles, labels, log)
     train_set = _dataset(model, train_records, y_train, log)
-    val_set = _dataset(model, validation_records, y_val, log)
+    val_set = _dataset(model, validation_records, y_val, log) if validate else None
     weights = balanced_class_weights(y_train, len(labels))
     if not settings.class_weights:
         weights = np.ones(len(labels))
@@ -285,30 +265,42 @@ def finetune(
         f"  class weights {dict(zip(labels, np.round(weights, 3).tolist(), strict=True))}; "
         f"train counts {dict(Counter(labels[i] for i in y_train))}"
     )
+    if not validate:
+        log(f"  no validation split: {settings.epochs:g} epochs, the last state kept")
     if settings.resume_from_checkpoint is False:
         _remove_stale_checkpoints(folder, log)
     from transformers import DataCollatorWithPadding, Trainer  # slow import: after the checks
 
     trainer = Trainer(
         model=model.network_,
-        args=_training_arguments(settings, config, folder),
+        args=_training_arguments(settings, config, folder, validate),
         data_collator=DataCollatorWithPadding(model.tokenizer_),
         train_dataset=train_set,
         eval_dataset=val_set,
         processing_class=model.tokenizer_,
         compute_loss_func=WeightedLoss(weights),
-        compute_metrics=_metric(labels),
-        callbacks=_callbacks(settings, log),
+        compute_metrics=_metric(labels) if validate else None,
+        callbacks=_callbacks(settings, log, validate),
     )
     trainer.train(resume_from_checkpoint=settings.resume_from_checkpoint or None)
-    best = trainer.state.best_metric
-    log(
-        f"  best validation macro-F1 {best if best is not None else float('nan'):.3f} "
-        f"({trainer.state.best_model_checkpoint or 'last'}; restored)"
-    )
+    epoch = _kept_epoch(trainer.state) if validate else float(settings.epochs)
+    if validate:
+        best = trainer.state.best_metric
+        log(
+            f"  best validation macro-F1 {best if best is not None else float('nan'):.3f} "
+            f"at epoch {epoch:g} ({trainer.state.best_model_checkpoint or 'last'}; restored)"
+        )
     model.network_ = trainer.model.eval()
-    neutral = labels.index(config.data.neutral_label)
-    calibration = _calibrate(model, val_set, y_val, neutral, settings.calibrate, log)
     if not settings.keep_checkpoints and trainer.is_world_process_zero():
         shutil.rmtree(folder, ignore_errors=True)
-    return model, calibration
+    return model, {"epoch": epoch}
+
+
+def _kept_epoch(state: Any) -> float:
+    """The epoch of the restored best checkpoint (the last epoch where none is recorded)."""
+    best = state.best_model_checkpoint
+    step = int(best.rsplit("-", 1)[-1]) if best else state.global_step
+    for entry in state.log_history:
+        if entry.get("step") == step and "epoch" in entry:
+            return float(entry["epoch"])
+    return float(state.epoch or 0.0)

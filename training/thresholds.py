@@ -1,33 +1,55 @@
-"""Choosing the decision thresholds on the validation split.
+"""Choosing the decision thresholds on calibrated scores the model did not learn from.
 
 A false accusation harms a real person, so the `flag` threshold is the lowest score whose
-validation precision for "takes a side" reaches the configured target (default 0.90). Below it, a
-`review` band catches most remaining positives for a human to look at.
+precision for "takes a side" reaches the configured target (default 0.90) on those scores. Where
+no threshold reaches it, the data cannot support the promise: the artifact says so and `flag`
+falls back to the threshold that maximises F0.5 (precision weighted twice as much as recall),
+never to a degenerate cut that flags one post. Below `flag`, a `review` band for a person to look
+at reaches the configured recall and is never empty: it holds at least `review_min_share` of the
+posts (or every post below `flag` where fewer are left).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from netralitas.model.artifact import Thresholds
 
-__all__ = ["MIN_POSITIVES", "choose_thresholds", "threshold_uncertainty"]
+__all__ = [
+    "FALLBACK_RULE",
+    "MIN_FLAGGED",
+    "MIN_POSITIVES",
+    "choose_thresholds",
+    "threshold_uncertainty",
+]
 
 # Below this many posts taking a side, the precision measured at the flag threshold is too
 # uncertain to promise (with 50 positives a 0.90 precision has a 95% interval about 0.17 wide):
 # training says so.
 MIN_POSITIVES = 100
+# A cut that flags fewer posts than this cannot show a precision (one lucky post is "100%").
+MIN_FLAGGED = 5
+FALLBACK_RULE = "max F0.5: the precision target was not reached, so the cut that maximises F0.5"
 
 
 def choose_thresholds(
-    scores: np.ndarray, positive: np.ndarray, precision_target: float, review_recall: float
+    scores: np.ndarray,
+    positive: np.ndarray,
+    precision_target: float,
+    review_recall: float,
+    review_min_share: float = 0.05,
+    fitted_on: str | None = None,
+    min_flagged: int = MIN_FLAGGED,
 ) -> Thresholds:
     """Thresholds on side scores `scores` (shape `(n,)`) given true `positive` flags.
 
-    `flag`: the lowest observed score t with precision(score >= t) >= precision_target. If no
-    threshold reaches the target, the one with the highest precision is used and
-    `precision_target_met` is False (the artifact then says so). `review`: the highest t that still
-    keeps recall >= review_recall, never above `flag`.
+    `flag`: the lowest observed score t with precision(score >= t) >= precision_target among cuts
+    that flag at least `min_flagged` posts (or all positives, where fewer); else `FALLBACK_RULE`
+    and `precision_target_met` False. `review`: the lower of the highest t that keeps recall >=
+    review_recall and the score that puts `review_min_share` of the posts into [review, flag);
+    strictly below `flag` whenever a post scores below it.
     """
     scores = np.asarray(scores, dtype=float)
     positive = np.asarray(positive, dtype=bool)
@@ -37,7 +59,8 @@ def choose_thresholds(
         )
     if not positive.any():
         raise ValueError(
-            "the validation split has no positive (non-neutral) rows; thresholds need some"
+            "the posts to choose thresholds on have no positive (non-neutral) rows; label some "
+            "posts that take a side"
         )
     order = np.argsort(-scores, kind="stable")
     s, y = scores[order], positive[order]
@@ -45,21 +68,45 @@ def choose_thresholds(
     k = np.arange(1, len(s) + 1)
     # Only the last index of a run of tied scores is a reachable cut.
     last = np.r_[s[1:] != s[:-1], True]
-    precision = np.where(last, tp / k, -1.0)
+    precision = tp / k
     recall = tp / y.sum()
-    ok = np.flatnonzero(precision >= precision_target)
+    enough = k >= min(min_flagged, int(y.sum()))
+    ok = np.flatnonzero(last & enough & (precision >= precision_target))
     met = len(ok) > 0
-    idx = ok[-1] if met else int(np.flatnonzero(precision == precision.max())[-1])
+    if met:
+        idx = int(ok[-1])
+    else:
+        f05 = np.where(
+            last, 1.25 * precision * recall / np.maximum(0.25 * precision + recall, 1e-12), -1
+        )
+        idx = int(np.flatnonzero(f05 == f05.max())[-1])
     flag = float(s[idx])
     reach = np.flatnonzero((recall >= review_recall) & last)
-    review = float(s[reach[0]]) if len(reach) else float(s[-1])
+    by_recall = float(s[reach[0]]) if len(reach) else float(s[-1])
+    below = s[s < flag]  # descending
+    if len(below):
+        by_share = float(below[min(len(below), math.ceil(review_min_share * len(s))) - 1])
+        review = min(by_recall, by_share)
+    else:  # every post reaches flag: no score to place the band at, so it spans half of it
+        review = flag / 2
+    # Scores are reported to 6 decimals: a cut rounded down keeps every post that reaches it
+    # at or above it as printed, too.
+    flag, review = _floor6(flag), _floor6(review)
+    in_band = float(np.mean((scores >= review) & (scores < flag)))
     return Thresholds(
         flag=flag,
-        review=min(review, flag),
+        review=review,
         precision_target=precision_target,
         precision_target_met=met,
+        fallback=None if met else FALLBACK_RULE,
+        fitted_on=fitted_on,
+        review_share=in_band,
         **threshold_uncertainty(scores, positive, flag),
     )
+
+
+def _floor6(value: float) -> float:
+    return math.floor(value * 1e6) / 1e6
 
 
 def threshold_uncertainty(

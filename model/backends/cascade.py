@@ -128,6 +128,13 @@ class CascadeClassifier:
             proba[idx] = self.model.predict_proba(*self._subset(texts, contexts, idx))
         return proba
 
+    def raw_proba(
+        self, texts: Sequence[str], contexts: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        """The same as `predict_proba`: a cascade has no map of its own, its two models are
+        each calibrated by theirs."""
+        return self.predict_proba(texts, contexts)
+
     def truncated(
         self, texts: Sequence[str], contexts: Sequence[str | None] | None = None
     ) -> np.ndarray:

@@ -266,10 +266,11 @@ class TfidfClassifier(ProfileReading):
             logits[:, k] = np.bincount(rows, weights=values * coef[cols], minlength=len(x))
         return logits + self.intercept_
 
-    def predict_proba(
+    def raw_proba(
         self, texts: Sequence[str], contexts: Sequence[str | None] | None = None
     ) -> np.ndarray:
-        """Probabilities of shape `(n, len(labels))`, columns in `labels` order."""
+        """The model's own probabilities `(n, len(labels))`, columns in `labels` order
+        (`predict_proba` applies the artifact's calibration to them)."""
         if not hasattr(self, "coef_"):
             raise RuntimeError(
                 "this TfidfClassifier is not fitted; call fit() or from_pretrained()"

@@ -42,10 +42,10 @@ class FitJob:
 
 @dataclass
 class Fitted:
-    """A fitted model and what fitting measured besides the splits (e.g. calibration)."""
+    """A fitted model and what fitting measured or chose besides the splits (`report`, stored in
+    the artifact's metrics; `Recipe.settle` reads the choices of cross-fit fold models)."""
 
     model: Classifier
-    calibration: dict[str, Any] | None = None
     report: dict[str, Any] = field(default_factory=dict)
 
 
@@ -59,6 +59,15 @@ class Recipe:
 
     def fit(self, job: FitJob) -> Fitted:
         raise NotImplementedError
+
+    def settle(
+        self, settings: ModelSettings, reports: Sequence[dict[str, Any]]
+    ) -> ModelSettings | None:
+        """Settings that fit without a validation split, from what the cross-fit fold models chose
+        on theirs (`Fitted.report`): the shipped model is then fitted on all the training data.
+        None: this recipe needs a validation split, so the shipped model is fitted on the train
+        split and validated on the validation split as without cross-fitting."""
+        return None
 
     def finish(self, fitted: Fitted, job: FitJob, validation_proba: np.ndarray) -> None:
         """Last step before saving, with `metadata_` attached (e.g. the accuracy guard)."""

@@ -1,17 +1,21 @@
 """Training the frozen-encoder backend: encode the splits once, fit the head for each C, keep the
-best by validation macro-F1 (argmax rule), then the accuracy guard of the int8 path."""
+best by validation macro-F1 (argmax rule), then the accuracy guard of the int8 path.
+
+The encoder is frozen, so a post's embedding never changes within a run: the recipe keeps them,
+and cross-fitting (k fold models, then the shipped one) encodes every post once."""
 
 from __future__ import annotations
 
 import time
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
 
 from netralitas.training.config import ModelSettings
 from netralitas.training.recipes import FitJob, Fitted, Log, Recipe
-from netralitas.training.recipes.tfidf import TfidfSettings
+from netralitas.training.recipes.tfidf import TfidfSettings, most_chosen
 
 __all__ = ["EmbeddingRecipe", "EmbeddingSettings", "StackedTfidfSettings"]
 
@@ -59,6 +63,34 @@ class EmbeddingSettings(ModelSettings):
 class EmbeddingRecipe(Recipe):
     settings_type = EmbeddingSettings
 
+    def __init__(self) -> None:
+        # (what shapes an embedding, text, context) -> embedding: folds re-use their posts'.
+        self._embeddings: dict[tuple[Any, str, str | None], np.ndarray] = {}
+
+    def _encode(
+        self, model: Any, settings: EmbeddingSettings, records: Sequence
+    ) -> tuple[np.ndarray, int]:
+        """Embeddings of `records`, encoding only posts not seen before in this run; and how
+        many posts that was."""
+        shape = (
+            settings.base_model,
+            settings.text_view,
+            settings.prefix,
+            settings.max_length,
+            settings.normalize,
+            settings.use_context,
+            model.mask_profiles,
+            tuple(p.id for p in model.profiles),
+        )
+        todo = [r for r in records if (shape, r.text, r.context) not in self._embeddings]
+        if todo:
+            fresh = model.encode([r.text for r in todo], [r.context for r in todo])
+            for r, x in zip(todo, fresh, strict=True):
+                self._embeddings[(shape, r.text, r.context)] = x
+        return np.stack([self._embeddings[(shape, r.text, r.context)] for r in records]), len(
+            {(r.text, r.context) for r in todo}
+        )
+
     def check(self, settings: ModelSettings, log: Log) -> None:
         """An unavailable base model stops training before any data is read (a buildable one is
         built now, once)."""
@@ -90,6 +122,8 @@ class EmbeddingRecipe(Recipe):
         ).load_encoder(resolved.path)
         model.base_model_revision_ = resolved.revision
 
+        if len(grid) > 1 and not job.validation:
+            raise ValueError("choosing C from a grid needs a validation split")
         texts = [r.text for r in job.train]
         contexts = [r.context for r in job.train]
         labels = [r.label or "" for r in job.train]
@@ -97,17 +131,22 @@ class EmbeddingRecipe(Recipe):
         v_contexts = [r.context for r in job.validation]
         v_labels = [r.label or "" for r in job.validation]
         started = time.perf_counter()
-        x = model.encode(texts, contexts)
-        xv = model.encode(v_texts, v_contexts)
+        x, fresh = self._encode(model, settings, job.train)
+        xv, fresh_v = (
+            self._encode(model, settings, job.validation) if job.validation else (x[:0], 0)
+        )
         encode_s = time.perf_counter() - started
+        fresh += fresh_v
         job.log(
-            f"encoded {len(x) + len(xv)} posts with {settings.base_model} in {encode_s:.0f} s "
-            f"({(len(x) + len(xv)) / max(encode_s, 1e-9):.1f} posts/s, {model.inference_plan.path})"
+            f"encoded {fresh} posts with {settings.base_model} in {encode_s:.0f} s "
+            f"({fresh / max(encode_s, 1e-9):.1f} posts/s, {model.inference_plan.path}); "
+            f"{len(x) + len(xv) - fresh} already encoded in this run"
         )
         if settings.stack_tfidf:
             started = time.perf_counter()
             x = np.hstack([x, model.fit_stack(texts, labels, contexts)])
-            xv = np.hstack([xv, model.stack_features(v_texts, v_contexts)])
+            if job.validation:
+                xv = np.hstack([xv, model.stack_features(v_texts, v_contexts)])
             job.log(
                 f"stacked TF-IDF: {model.stack_folds}-fold out-of-fold log-odds in "
                 f"{time.perf_counter() - started:.0f} s"
@@ -119,6 +158,9 @@ class EmbeddingRecipe(Recipe):
         for c in grid:
             model.C = c
             model.fit_features(x, labels)
+            if len(grid) == 1:
+                best_c = c
+                break
             predicted = np.asarray(model.labels)[model.proba_from_features(xv).argmax(axis=1)]
             f1 = macro_f1(v_labels, predicted, model.labels)
             scores[f"{c:g}"] = f1
@@ -135,6 +177,15 @@ class EmbeddingRecipe(Recipe):
             "C": best_c,
         }
         return Fitted(model, report={"embedding": report})
+
+    def settle(
+        self, settings: ModelSettings, reports: Sequence[dict[str, Any]]
+    ) -> ModelSettings | None:
+        """The C most fold models chose (a tie: the smaller C, the more regularised head)."""
+        assert isinstance(settings, EmbeddingSettings)
+        return settings.model_copy(
+            update={"C": most_chosen([r["embedding"]["C"] for r in reports])}
+        )
 
     def finish(self, fitted: Fitted, job: FitJob, validation_proba: np.ndarray) -> None:
         """May "auto" score with a faster path? int8 first; where it fails and this CPU has

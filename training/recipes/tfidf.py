@@ -1,8 +1,13 @@
-"""Training the TF-IDF baseline: a grid over C, the best by validation macro-F1 (argmax rule)."""
+"""Training the TF-IDF baseline: a grid over C, the best by validation macro-F1 (argmax rule).
+
+Cross-fitted, the shipped model takes the C most fold models chose and is fitted on all the
+training data without a validation split (`settle`)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -11,7 +16,7 @@ from netralitas.model.backends.tfidf import TfidfClassifier
 from netralitas.training.config import ModelSettings
 from netralitas.training.recipes import FitJob, Fitted, Recipe
 
-__all__ = ["TfidfRecipe", "TfidfSettings"]
+__all__ = ["TfidfRecipe", "TfidfSettings", "most_chosen"]
 
 
 class TfidfSettings(ModelSettings):
@@ -32,29 +37,48 @@ class TfidfRecipe(Recipe):
     settings_type = TfidfSettings
 
     def fit(self, job: FitJob) -> Fitted:
-        """Fit one model per value of C and keep the best by validation macro-F1."""
+        """Fit one model per value of C and keep the best by validation macro-F1 (one value of C
+        needs no validation split)."""
         from sklearn.metrics import f1_score
 
         settings = job.settings
         assert isinstance(settings, TfidfSettings)
+        grid = settings.C if isinstance(settings.C, tuple) else (settings.C,)
+        if len(grid) > 1 and not job.validation:
+            raise ValueError("choosing C from a grid needs a validation split")
         texts = [r.text for r in job.train]
         contexts = [r.context for r in job.train]
         labels = [r.label or "" for r in job.train]
-        v_texts = [r.text for r in job.validation]
-        v_contexts = [r.context for r in job.validation]
-        v_labels = [r.label or "" for r in job.validation]
-        grid = settings.C if isinstance(settings.C, tuple) else (settings.C,)
         params = settings.model_dump(exclude={"kind", "C"})
-        best, best_f1 = None, -1.0
+        best, best_c, best_f1 = None, grid[0], -1.0
         for c in grid:
             model = TfidfClassifier(
                 profiles=job.profiles, mask_profiles=job.config.profiles.mask, C=c, **params
             )
             model.fit(texts, labels, contexts)
-            proba = model.predict_proba(v_texts, v_contexts)
-            f1 = f1_score(v_labels, np.asarray(model.labels)[proba.argmax(axis=1)], average="macro")
+            if len(grid) == 1:
+                best, best_c = model, c
+                break
+            proba = model.predict_proba(
+                [r.text for r in job.validation], [r.context for r in job.validation]
+            )
+            predicted = np.asarray(model.labels)[proba.argmax(axis=1)]
+            f1 = f1_score([r.label or "" for r in job.validation], predicted, average="macro")
             job.log(f"  C={c:g}: validation macro-F1 {f1:.3f}")
             if f1 > best_f1:
-                best, best_f1 = model, f1
+                best, best_c, best_f1 = model, c, f1
         assert best is not None
-        return Fitted(best)
+        return Fitted(best, report={"tfidf": {"C": best_c}})
+
+    def settle(
+        self, settings: ModelSettings, reports: Sequence[dict[str, Any]]
+    ) -> ModelSettings | None:
+        """The C most fold models chose (a tie: the smaller C, the more regularised model)."""
+        assert isinstance(settings, TfidfSettings)
+        return settings.model_copy(update={"C": most_chosen([r["tfidf"]["C"] for r in reports])})
+
+
+def most_chosen(values: Sequence[float]) -> float:
+    """The value chosen most often; among equally frequent ones the smallest."""
+    counts = Counter(values)
+    return min(counts, key=lambda v: (-counts[v], v))

@@ -1,15 +1,18 @@
 """Training the transformer backend: fine-tuning (training/finetune.py), then the accuracy guard
-of the fast inference path on the validation split (training/guard.py)."""
+of the fast inference path (training/guard.py). Cross-fitted, the shipped model is fine-tuned on
+all the training data for as many epochs as the fold models kept (`settle`)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from netralitas.training.config import ModelSettings
 from netralitas.training.recipes import FitJob, Fitted, Log, Recipe
+from netralitas.training.tracking import check_report_to, report_to_setting
 
 __all__ = ["TransformerRecipe", "TransformerSettings"]
 
@@ -31,6 +34,18 @@ class TransformerSettings(ModelSettings):
 
     kind: Literal["transformer"] = "transformer"
     base_model: str = Field(default="indobenchmark/indobert-base-p1", min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "calibrate" in data:
+            raise ValueError(
+                "model.calibrate was removed: train() now calibrates every backend on the scores "
+                "the thresholds are chosen on; set thresholds.calibration to auto, temperature, "
+                'isotonic or none instead (e.g. calibration = "none" for calibrate = false)'
+            )
+        return data
+
     # IndoBERT's tokenizer config sets no maximum length, so it must be explicit.
     max_length: int = Field(default=128, ge=16, le=4096)
     use_context: bool = True
@@ -79,11 +94,20 @@ class TransformerSettings(ModelSettings):
         default=False, description="keep checkpoint_dir after a successful run (for resuming)"
     )
     logging_steps: int = Field(default=50, ge=1)
-    calibrate: bool = Field(default=True, description="temperature scaling on validation")
     hub_timeout: float = Field(
         default=10.0, gt=0, description="seconds to wait for the hub when base_model is not cached"
     )
     dataloader_num_workers: int = Field(default=0, ge=0)
+    report_to: tuple[str, ...] = Field(
+        default=(),
+        description='experiment tracking, passed to TrainingArguments: "none", "all" (every '
+        'integration installed) or a list such as ["tensorboard", "mlflow"] (training/tracking.py)',
+    )
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _report_to(cls, value: Any) -> tuple[str, ...]:
+        return report_to_setting(value)
 
 
 class TransformerRecipe(Recipe):
@@ -95,15 +119,30 @@ class TransformerRecipe(Recipe):
 
         assert isinstance(settings, TransformerSettings)
         resolve_base_model(settings.base_model, timeout=settings.hub_timeout, log=log)
+        check_report_to(
+            settings.report_to,
+            settings.keep_checkpoints,
+            settings.checkpoint_dir or "<output_dir>-checkpoints",
+        )
 
     def fit(self, job: FitJob) -> Fitted:
         from netralitas.training.finetune import finetune  # loads transformers-only code
 
         assert isinstance(job.settings, TransformerSettings)
-        model, calibration = finetune(
+        model, report = finetune(
             job.settings, job.config, job.profiles, job.train, job.validation, job.log
         )
-        return Fitted(model, calibration=calibration)
+        return Fitted(model, report={"finetune": report})
+
+    def settle(
+        self, settings: ModelSettings, reports: Sequence[dict[str, Any]]
+    ) -> ModelSettings | None:
+        """As many epochs as the fold models kept (their median), without early stopping."""
+        epochs = float(np.median([r["finetune"]["epoch"] for r in reports]))
+        assert isinstance(settings, TransformerSettings)
+        return settings.model_copy(
+            update={"epochs": max(epochs, 0.5), "early_stopping_patience": None}
+        )
 
     def finish(self, fitted: Fitted, job: FitJob, validation_proba: np.ndarray) -> None:
         """May "auto" score with int8, or bf16? (README "Fast scoring")."""

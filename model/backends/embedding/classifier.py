@@ -299,7 +299,7 @@ class EmbeddingClassifier(GuardedInference, ProfileReading):
         if not self.stack_tfidf:
             return np.zeros((len(check_inputs(texts, contexts)[0]), 0))
         self._stack_labels()
-        return log_odds(self.tfidf_.predict_proba(texts, contexts))
+        return log_odds(self.tfidf_.raw_proba(texts, contexts))
 
     def fit_stack(
         self,
@@ -369,10 +369,11 @@ class EmbeddingClassifier(GuardedInference, ProfileReading):
             )
         return self.head_.proba(features)
 
-    def predict_proba(
+    def raw_proba(
         self, texts: Sequence[str], contexts: Sequence[str | None] | None = None
     ) -> np.ndarray:
-        """Probabilities of shape `(n, len(labels))`, columns in `labels` order."""
+        """The model's own probabilities `(n, len(labels))`, columns in `labels` order
+        (`predict_proba` applies the artifact's calibration to them)."""
         if not hasattr(self, "head_"):
             raise RuntimeError(
                 "this EmbeddingClassifier is not fitted; call fit() or from_pretrained()"

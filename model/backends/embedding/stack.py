@@ -76,7 +76,7 @@ def out_of_fold(
             [labels[i] for i in fit_rows],
             [contexts[i] for i in fit_rows],
         )
-        proba = model.predict_proba([texts[i] for i in held_out], [contexts[i] for i in held_out])
+        proba = model.raw_proba([texts[i] for i in held_out], [contexts[i] for i in held_out])
         oof[held_out] = log_odds(proba)
     return oof
 
@@ -87,6 +87,9 @@ def save_stack(model: TfidfClassifier, metadata: ArtifactMetadata, directory: Pa
     model.metadata_ = metadata.model_copy(
         update={
             "kind": TfidfClassifier.kind,
+            "calibration": None,  # the stack feature is the TF-IDF model's own log-odds
+            "recalibrations": (),
+            "split_keys": {},
             "metrics": {},
             "summary": EvaluationSummary(),
             "mask_profiles": model.mask_profiles,

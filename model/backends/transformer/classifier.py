@@ -18,7 +18,8 @@ the artifact stores (`extra.settings`):
   was trained (model/backends/transformer/heads.py).
 
 Then the tokenizer; with a context the network reads the pair (post, context) as one sequence.
-Logits are divided by the temperature fitted on validation data before the softmax. Stored as
+Probabilities are calibrated by the artifact's calibration map (`ProfileReading.predict_proba`;
+format-2 artifacts divide the logits by their stored temperature instead). Stored as
 safetensors weights + tokenizer files + `netralitas.json`; with `pooling = "cls"` the folder is
 also a plain Hugging Face checkpoint, with "mean" its layout is in heads.py. Importing this module
 imports neither torch nor transformers: they load on first use.
@@ -177,10 +178,12 @@ class TransformerClassifier(GuardedInference, ProfileReading):
             )
         return self.logits_from_features(features)
 
-    def predict_proba(
+    def raw_proba(
         self, texts: Sequence[str], contexts: Sequence[str | None] | None = None
     ) -> np.ndarray:
-        """Calibrated probabilities of shape `(n, len(labels))`, columns in `labels` order."""
+        """The network's probabilities `(n, len(labels))`, columns in `labels` order; a format-2
+        artifact's temperature (`temperature_`) is applied here, a calibration map by
+        `predict_proba`."""
         from scipy.special import softmax
 
         return softmax(self.logits(texts, contexts) / self.temperature_, axis=1)
@@ -254,6 +257,8 @@ class TransformerClassifier(GuardedInference, ProfileReading):
                 f"max_position_embeddings {limit}"
             )
         self.tokenizer_, self.network_, self.labels_ = tokenizer, network, labels
+        # Format-2 artifacts stored a temperature; newer ones calibrate in the metadata.
+        self.temperature_ = getattr(self, "temperature_", 1.0)
 
     @classmethod
     def from_pretrained(
