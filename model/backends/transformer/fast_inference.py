@@ -23,6 +23,7 @@ holds the fp32 safetensors weights. Importing this module imports no torch.
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import math
 import os
@@ -212,7 +213,26 @@ def prepare_network(network: Any, plan: InferencePlan) -> Any:
                 source, {torch.nn.Linear}, dtype=torch.qint8, inplace=source is not network
             ).eval()
     dtype = torch.bfloat16 if plan.path == "bf16" else torch.float16
-    return copy.deepcopy(network).to(dtype=dtype).eval()
+    return _cast_copy(network, dtype).eval()
+
+
+def _cast_copy(network: Any, dtype: Any) -> Any:
+    """A copy of `network` with its floating-point weights in `dtype`, made without first copying
+    them in float32 (`deepcopy(network).to(dtype)` does: half the time of a load goes there).
+
+    Each floating-point parameter and buffer is cast once and handed to `deepcopy` through its
+    memo, so tied weights stay tied and everything else is copied as usual.
+    """
+    import torch
+
+    memo: dict[int, Any] = {}
+    for tensor in itertools.chain(network.parameters(), network.buffers()):
+        if tensor.is_floating_point() and id(tensor) not in memo:
+            cast = tensor.detach().to(dtype)
+            if isinstance(tensor, torch.nn.Parameter):
+                cast = torch.nn.Parameter(cast, requires_grad=tensor.requires_grad)
+            memo[id(tensor)] = cast
+    return copy.deepcopy(network, memo)
 
 
 @dataclass(frozen=True)
