@@ -6,22 +6,35 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
+from netralitas.cli.data_flags import add_data_flags, read_options
+
 __all__ = ["add_data_commands"]
 
 
 def cmd_data_validate(args: argparse.Namespace) -> int:
-    from netralitas.data.records import load_records
+    from netralitas.data.labels import MIN_LABEL_COUNT
+    from netralitas.data.records import load_table
     from netralitas.data.split import deduplicate
 
-    records = load_records(args.file, require_label=not args.unlabelled, format=args.format)
+    table = load_table(args.file, read_options(args), require_label=not args.unlabelled)
+    records = table.records
     _, dropped = deduplicate(records)
     print(f"{args.file}: {len(records)} valid records; {dropped} duplicate(s) after normalisation")
+    for line in table.describe():
+        print(f"  {line}")
     for field in ("label", "tag", "platform", "action", "election"):
         counts = Counter(getattr(r, field) for r in records if getattr(r, field) is not None)
         if counts:
             print(f"  {field}: " + ", ".join(f"{k} {v}" for k, v in counts.most_common()))
     with_context = sum(r.context is not None for r in records)
     print(f"  with context: {with_context} ({with_context / len(records):.0%})")
+    labels = Counter(r.label for r in records if r.label is not None)
+    rare = {label: n for label, n in labels.items() if n < MIN_LABEL_COUNT}
+    if rare:
+        print(
+            f"  note: training refuses a label with fewer than {MIN_LABEL_COUNT} rows "
+            f"(data.min_label_count): {', '.join(f'{k} {v}' for k, v in rare.items())}"
+        )
     return 0
 
 
@@ -30,7 +43,7 @@ def cmd_data_split(args: argparse.Namespace) -> int:
     from netralitas.data.split import split_records
 
     result = split_records(
-        load_records(args.file, format=args.format),
+        load_records(args.file, read_options(args), log=print),
         args.validation,
         args.test,
         seed=args.seed,
@@ -82,7 +95,7 @@ def cmd_data_stats(args: argparse.Namespace) -> int:
     from netralitas.model.text.profiles import load_profiles
 
     profiles = load_profiles(args.profiles)
-    parts = {Path(f).stem: load_records(f, format=args.format) for f in args.files}
+    parts = {Path(f).stem: load_records(f, read_options(args)) for f in args.files}
     types = {p.id: p.election_type for p in profiles}
     print(data_card(parts, TextNormalizer(profiles), election_types=types), end="")
     return 0
@@ -91,7 +104,6 @@ def cmd_data_stats(args: argparse.Namespace) -> int:
 def add_data_commands(sub: argparse._SubParsersAction) -> None:
     """Register `netralitas data ...` on the top-level subcommand parser."""
     from netralitas.data.convert import CONVERTERS
-    from netralitas.data.records import FORMATS
 
     data = sub.add_parser("data", help="check and split labelled data").add_subparsers(
         dest="data_command", required=True
@@ -99,7 +111,7 @@ def add_data_commands(sub: argparse._SubParsersAction) -> None:
     p = data.add_parser("validate", help="check a data file against the record schema")
     p.add_argument("file")
     p.add_argument("--unlabelled", action="store_true", help="labels are not required")
-    p.add_argument("--format", default="auto", choices=FORMATS)
+    add_data_flags(p)
     p.set_defaults(func=cmd_data_validate)
     p = data.add_parser("split", help="deduplicate and split into train/validation/test JSONL")
     p.add_argument("file")
@@ -107,12 +119,12 @@ def add_data_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--validation", type=float, default=0.1)
     p.add_argument("--test", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=13)
-    p.add_argument("--format", default="auto", choices=FORMATS)
+    add_data_flags(p)
     p.set_defaults(func=cmd_data_split)
     p = data.add_parser("stats", help="Markdown counts and top tokens per label (for a data card)")
     p.add_argument("files", nargs="+", help="one or more files, e.g. the three splits")
     p.add_argument("--profiles", nargs="*", default=["data/elections"], help="profiles for masking")
-    p.add_argument("--format", default="auto", choices=FORMATS)
+    add_data_flags(p)
     p.set_defaults(func=cmd_data_stats)
     p = data.add_parser(
         "convert",

@@ -28,8 +28,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from netralitas.data.errors import DataError
 from netralitas.data.public_formats import READERS
-from netralitas.data.records import DataError, _validate
+from netralitas.data.table import _validate
 from netralitas.model.records import Record
 
 __all__ = ["CONVERTERS", "Conversion", "Converter", "convert", "parse_mapping"]

@@ -1,11 +1,15 @@
 """Tables (pandas DataFrames) built from an evaluation result (the content of `eval.json`).
 
 The HTML report and the notebooks show the same tables, built here once. Intervals are shown as
-"low–high" strings; everything else stays numeric, rounded to three decimals.
+"low–high" strings; everything else stays numeric, rounded to three decimals, and counts stay
+integers (a column that mixes counts and rates is of object dtype, so "381" is not shown as
+"381.000"). A table of things that are absent from the data (no `tag` field, no robustness run) is
+empty; callers say so instead of showing it (`report.py`, the notebooks).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +32,11 @@ __all__ = [
 
 def _r(value: Any) -> Any:
     return round(float(value), 3) if isinstance(value, int | float) and value is not None else value
+
+
+def _mixed(values: Sequence[Any], index: Sequence[str]) -> pd.Series:
+    """Counts and rates in one column: ints stay ints; a missing value is NaN (shown blank)."""
+    return pd.Series([math.nan if v is None else v for v in values], index=index, dtype=object)
 
 
 def _ci(interval: Sequence[float] | None) -> str:
@@ -54,7 +63,11 @@ def headline_table(result: dict[str, Any]) -> pd.DataFrame:
         ("posts flagged", at["flagged"], ""),
     ]
     rows += [(f"decision: {d}", count, "") for d, count in result["decisions"].items()]
-    return pd.DataFrame(rows, columns=["metric", "value", "95% interval"]).set_index("metric")
+    names, values, intervals = zip(*rows, strict=True)
+    # The row names say what each row is: an index without a name (no empty header row).
+    return pd.DataFrame(
+        {"value": _mixed(values, names), "95% interval": list(intervals)}, index=list(names)
+    )
 
 
 def per_class_table(result: dict[str, Any]) -> pd.DataFrame:
@@ -144,9 +157,19 @@ def robustness_table(result: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def robustness_examples_table(result: dict[str, Any], name: str) -> pd.DataFrame:
+def robustness_examples_table(
+    result: dict[str, Any], name: str, flipped: bool | None = None
+) -> pd.DataFrame:
+    """The stored examples of one perturbation (flips first, then the largest score shifts),
+    with a `flipped` column; `flipped=True` keeps only flips, `False` only the others."""
     frame = pd.DataFrame(result.get("robustness", {}).get(name, {}).get("examples", []))
-    return frame.round(3) if not frame.empty else frame
+    if frame.empty:
+        return frame
+    flips = frame["label_before"] != frame["label_after"]
+    frame.insert(0, "flipped", flips.map({True: "yes", False: "no"}))
+    if flipped is not None:
+        frame = frame[flips == flipped].reset_index(drop=True)
+    return frame.round(3)
 
 
 def comparison_table(comparison: dict[str, Any]) -> pd.DataFrame:
@@ -166,7 +189,8 @@ def comparison_table(comparison: dict[str, Any]) -> pd.DataFrame:
         (f"McNemar ({mc['method']})", _r(mc["statistic"])),
         ("McNemar p-value", _r(mc["p_value"])),
     ]
-    return pd.DataFrame(rows, columns=["", "value"]).set_index("")
+    names, values = zip(*rows, strict=True)
+    return pd.DataFrame({"value": _mixed(values, names)})
 
 
 def cross_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:

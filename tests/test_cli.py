@@ -216,12 +216,13 @@ def test_train_writes_an_artifact(trained):
     assert meta["name"] == "cli-uji" and meta["version"] == "0.0.1"
     assert meta["training_config"]["model"]["C"] == 4.0
     assert 0.0 <= meta["thresholds"]["review"] <= meta["thresholds"]["flag"] <= 1.0
-    assert {"validation", "test"} <= set(meta["metrics"])
+    assert {"out_of_fold", "test", "cross_fit"} <= set(meta["metrics"])  # cross-fitted
 
 
 def test_train_says_what_the_threshold_rests_on_and_warns_on_few_positives(trained):
     out = trained["stdout"]
-    assert "validation precision" in out and "taking a side)" in out
+    assert "on out-of-fold scores of the" in out and "taking a side)" in out
+    assert "review band from" in out
     assert "warning: only" in out and "fewer than 100" in out
     meta = json.loads((trained["model"] / "netralitas.json").read_text(encoding="utf-8"))
     thresholds = meta["thresholds"]
@@ -282,7 +283,7 @@ def test_train_on_one_file_with_data_splits_it(workspace, tmp_path, capsys):
     data = json.loads((out / "netralitas.json").read_text(encoding="utf-8"))["training_config"][
         "data"
     ]
-    assert data["path"] == str(workspace["data"]) and data["train"] is data["validation"] is None
+    assert data["path"] == [str(workspace["data"])] and data["train"] is data["validation"] is None
     assert data["neutral_label"] == "neutral"
 
 
@@ -405,18 +406,20 @@ def test_score_writes_one_row_per_input_row_in_order(trained, tmp_path, capsys):
     assert main(["score", str(trained["model"]), str(source), "--output", str(output)]) == 0
     assert capsys.readouterr().out == ""
     rows = _read_jsonl(output)
-    # The id when given, else the 1-based row number.
+    # The id when given, else the 1-based row number (text, since the other ids are text).
     assert [r["id"] for r in rows] == ["p-1", "2", "p-3", "4", "p-5"]
     meta = json.loads((trained["model"] / "netralitas.json").read_text(encoding="utf-8"))
     flag = meta["thresholds"]["flag"]
-    for row in rows:
-        assert set(row["scores"]) == {"neutral", "supportive"}
-        assert sum(row["scores"].values()) == pytest.approx(1.0, abs=1e-5)
-        assert row["score"] == pytest.approx(1.0 - row["scores"]["neutral"], abs=1e-5)
+    for row, source_row in zip(rows, SCORE_ROWS, strict=True):
+        assert row["score_neutral"] + row["score_supportive"] == pytest.approx(1.0, abs=1e-5)
+        assert row["score"] == pytest.approx(1.0 - row["score_neutral"], abs=1e-5)
         assert row["decision"] in {"flag", "review", "clear"}
         assert (row["decision"] == "flag") == (row["score"] >= flag)
         assert row["label"] == ("supportive" if row["decision"] == "flag" else "neutral")
-        assert row["model"] == {"name": "cli-uji", "version": "0.0.1"}
+        assert (row["model_name"], row["model_version"]) == ("cli-uji", "0.0.1")
+        # The input's columns are carried through (all by default).
+        assert row["text"] == source_row["text"]
+        assert row["context"] == source_row.get("context")
 
 
 def test_score_to_stdout_and_as_a_table(trained, tmp_path, capsys):
@@ -446,8 +449,10 @@ def test_score_with_a_bad_row_writes_nothing(trained, tmp_path, capsys):
     output = tmp_path / "scores.jsonl"
     assert main(["score", str(trained["model"]), str(source), "--output", str(output)]) == 2
     captured = capsys.readouterr()
-    assert f"{source}, line 3: unknown field 'txt'" in captured.err
-    assert f"{source}, line 3: field 'text' is required" in captured.err
+    assert (
+        f"{source}, line 3: field 'text' is required but missing (perhaps --text-column txt?)"
+        in captured.err
+    )
     assert captured.out == ""
     assert not output.exists()
 
@@ -468,7 +473,10 @@ def test_data_validate(workspace, capsys):
 def test_data_validate_unlabelled_and_bad_files(tmp_path, capsys):
     source = _write_jsonl(tmp_path / "posts.jsonl", SCORE_ROWS)
     assert main(["data", "validate", str(source)]) == 2
-    assert f"{source}, line 1: field 'label' is required" in capsys.readouterr().err
+    assert (
+        f"{source}: expected a label column named 'label', found columns 'id', 'text', 'context'"
+        in capsys.readouterr().err
+    )
     assert main(["data", "validate", str(source), "--unlabelled"]) == 0
     assert f"{source}: 5 valid records" in capsys.readouterr().out
 

@@ -41,7 +41,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_shipped_baseline_validates():
     config = load_config(BASELINE)
     assert isinstance(config, TrainConfig)
-    assert config.data.train == "data/starter/train.jsonl" and config.data.path is None
+    assert config.data.train == ("data/starter/train.jsonl",) and config.data.path is None
     assert config.model.kind == "tfidf"
     assert config.model.C == (1.0, 4.0, 16.0)
     assert config.thresholds.precision_target == 0.90
@@ -50,7 +50,7 @@ def test_shipped_baseline_validates():
 
 def test_defaults_fill_a_minimal_config(minimal):
     config = load_config(minimal)
-    assert config.data.path == "data.jsonl"
+    assert config.data.path == ("data.jsonl",)
     assert config.model == TfidfSettings()
     assert (config.thresholds.precision_target, config.thresholds.review_recall) == (0.90, 0.95)
     assert config.profiles.paths == ()

@@ -39,15 +39,40 @@ def kernel_name(tmp_path_factory):
         yield KERNEL
 
 
+# Fields a user's data may lack; 03 and 04 run on data without them and must say so, never show
+# an empty table.
+OPTIONAL_FIELDS = ("tag", "election", "platform", "source", "action", "group")
+SAYS_WHAT_IS_MISSING = {
+    "03_compare.ipynb": ["No per-tag table: the data has no `tag` field."],
+    "04_robustness.ipynb": [
+        "No per-election table: the data has no `election` field.",
+        "flip(s) among",
+    ],
+}
+
+
 @pytest.fixture(scope="module")
 def parameters(tmp_path_factory, tfidf_artifact) -> dict[str, dict]:
-    data = write_jsonl(tmp_path_factory.mktemp("nbdata") / "labelled.jsonl", evaluation_rows())
+    folder = tmp_path_factory.mktemp("nbdata")
+    data = write_jsonl(folder / "labelled.jsonl", evaluation_rows())
+    bare_rows = [
+        {k: v for k, v in row.items() if k not in OPTIONAL_FIELDS} for row in evaluation_rows()
+    ]
+    bare = write_jsonl(folder / "bare.jsonl", bare_rows)
     common = {"model_dir": str(tfidf_artifact), "data_path": str(data)}
     return {
         "01_evaluate.ipynb": {**common, "min_slice_size": 10},
         "02_errors.ipynb": {**common, "k": 3},
-        "03_compare.ipynb": {**common, "other_model_dir": str(tfidf_artifact)},
-        "04_robustness.ipynb": {**common, "cross_runs": [["same", common["model_dir"], str(data)]]},
+        "03_compare.ipynb": {
+            **common,
+            "data_path": str(bare),
+            "other_model_dir": str(tfidf_artifact),
+        },
+        "04_robustness.ipynb": {
+            **common,
+            "data_path": str(bare),
+            "cross_runs": [["same", common["model_dir"], str(data)]],
+        },
     }
 
 
@@ -113,5 +138,11 @@ def test_notebook_runs(name, executed):
         raise error
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    # Every notebook shows at least one table or figure.
-    assert any(o.output_type in ("display_data", "execute_result") for o in outputs)
+    # Every notebook shows at least one table or figure, and never an empty table.
+    shown = [o for o in outputs if o.output_type in ("display_data", "execute_result")]
+    assert shown
+    empty = [o for o in shown if o.data.get("text/plain", "").startswith("Empty DataFrame")]
+    assert not empty, f"{name} shows an empty table; say what is missing instead"
+    printed = "".join(o.text for o in outputs if o.output_type == "stream")
+    for line in SAYS_WHAT_IS_MISSING.get(name, []):
+        assert line in printed, f"{name} should print {line!r}"

@@ -238,10 +238,13 @@ def test_json_line_that_is_not_an_object(tmp_path):
         load_records(path)
 
 
-def test_unknown_field(tmp_path):
+def test_unknown_field_is_kept_and_a_misspelt_label_is_named(tmp_path):
+    path = _with_bad_row(tmp_path, '{"text": "halo", "label": "neutral", "akun": "@x"}')
+    assert load_records(path)[2].extra == {"akun": "@x"}
     path = _with_bad_row(tmp_path, '{"text": "halo", "lable": "neutral"}')
     with pytest.raises(
-        DataError, match=_problem(path, "line 3", "unknown field 'lable'", "'neutral'")
+        DataError,
+        match=_problem(path, "line 3", "'label' is required", "(perhaps --label-column lable?)"),
     ):
         load_records(path)
 
@@ -299,7 +302,9 @@ def test_csv_row_with_too_many_values(tmp_path):
 def test_csv_without_text_column(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("teks,label\nhalo,neutral\n", encoding="utf-8")
-    with pytest.raises(DataError, match=re.escape(str(path)) + ".*'text' column.*found.*'teks'"):
+    with pytest.raises(
+        DataError, match=re.escape(str(path)) + ".*text column named 'text', found.*'teks'"
+    ):
         load_records(path)
 
 
@@ -370,11 +375,12 @@ def test_one_bad_row_loads_nothing_and_every_problem_is_listed(tmp_path):
 
 
 def test_many_problems_are_capped_in_the_message(tmp_path):
-    path = _jsonl(tmp_path / "d.jsonl", [{"text": f"baris {i}"} for i in range(25)])
+    rows = [{"text": "baris", "label": "neutral"}] + [{"text": f"baris {i}"} for i in range(25)]
+    path = _jsonl(tmp_path / "d.jsonl", rows)
     with pytest.raises(DataError, match=r"25 problem\(s\)(.|\n)*\.\.\. and 5 more") as info:
         load_records(path)
-    assert "line 20:" in str(info.value)
-    assert "line 21:" not in str(info.value)
+    assert "line 21:" in str(info.value)
+    assert "line 22:" not in str(info.value)
 
 
 # -- writing ---------------------------------------------------------------------------------------

@@ -133,7 +133,8 @@ def test_export_keeps_agreed_items_in_the_training_format(tmp_path):
     store.close()
     summary = export_feedback(str(tmp_path / "fb.db"), tmp_path / "out" / "reviewed.jsonl")
     assert (summary.written, summary.disagreements) == (2, 1)
-    records = load_records(summary.path)  # the training loader: unknown fields would fail here
+    records = load_records(summary.path)  # the training loader
+    assert not any(r.extra for r in records)  # only schema fields are exported
     assert [(r.id, r.text, r.context, r.label, r.source) for r in records] == [
         ("a", "Coblos nomor 2!", None, "supportive", "feedback"),
         ("b", "Siap pak", "Menangkan paslon 1!", "supportive", "feedback"),
