@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 from importlib.metadata import version as package_version
@@ -19,14 +20,17 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from netralitas.model.backend import Classifier
 from netralitas.model.scorer import Scorer
-from netralitas.serve.auth import KeyRing
+from netralitas.serve.auth import KeyFileRing, KeyRing
 from netralitas.serve.batcher import MicroBatcher
 from netralitas.serve.deps import ServiceState
+from netralitas.serve.docs import add_offline_docs, swagger_assets
 from netralitas.serve.errors import install_error_handlers
 from netralitas.serve.feedback import FeedbackStore
+from netralitas.serve.guards import BodyTimeoutMiddleware, MethodFilterMiddleware
 from netralitas.serve.limits import BodyLimitMiddleware
 from netralitas.serve.metrics import Metrics, ObservabilityMiddleware
 from netralitas.serve.routes import router
@@ -94,6 +98,7 @@ def _batcher(model: Classifier, state: ServiceState) -> MicroBatcher:
         max_batch_size=s.max_batch_size if s.batching else 1,
         max_wait_s=s.max_wait_ms / 1000 if s.batching else 0.0,
         queue_size=s.queue_size,
+        max_batch_chars=s.max_batch_chars,  # issue 15: long work is split into bounded chunks
         observer=state.metrics.observe_batch,
         thread_setup=_thread_setup(s),
     )
@@ -118,49 +123,134 @@ def _openapi_with_labels(app: FastAPI, state: ServiceState) -> Callable[[], dict
     return openapi
 
 
-def create_app(settings: ServeSettings | None = None, model: Classifier | None = None) -> FastAPI:
-    """A new scoring app; its lifespan loads the model (unless given) and opens the stores."""
+async def _open(state: ServiceState, scorer: Scorer) -> None:
+    """Open the feedback store and the batcher around a loaded model; ready once all three are set."""
+    settings, loaded = state.settings, scorer.model
+    store = FeedbackStore(settings.feedback_url())
+    await asyncio.to_thread(store.create)
+    state.store = store
+    batcher = _batcher(loaded, state)
+    await batcher.start()
+    state.batcher = batcher
+    state.profiles = _profile_info(loaded)
+    state.metrics.set_model(loaded.metadata_)
+    state.scorer = scorer  # last: `ready` turns true here
+    meta = loaded.metadata_
+    log.info("serving %s %s (%s, labels %s)", meta.name, meta.version, meta.kind, meta.labels)
+
+
+async def _load_and_open(app: FastAPI) -> None:
+    """The start-up task: load the model in a thread, then open; a failure stops the server.
+
+    Loading a transformer takes seconds; doing it here rather than before the server starts lets
+    the port open at once (`/healthz` 200, `/readyz` 503, scoring 503 with Retry-After).
+    """
+    state: ServiceState = app.state.service
+    try:
+        scorer = await asyncio.to_thread(_load_scorer, state.settings)
+        await _open(state, scorer)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        # Never answer 503 forever: the server stops (`netralitas serve` then exits 1, so that a
+        # supervisor restarts it); under another runner, through its SIGTERM handling.
+        log.exception("the model could not be loaded; stopping the server")
+        app.state.load_failed = True
+        stop = getattr(app.state, "stop_server", None)
+        if stop is not None:
+            stop()
+        else:
+            signal.raise_signal(signal.SIGTERM)
+
+
+async def _close(state: ServiceState) -> None:
+    batcher, store = state.batcher, state.store
+    state.scorer = state.batcher = state.store = None
+    if batcher is not None:
+        await batcher.stop()
+    if store is not None:
+        store.close()
+
+
+def _key_ring(settings: ServeSettings) -> KeyRing:
+    if settings.api_keys_file is None:
+        return KeyRing.from_entries(settings.inline_key_entries())
+    return KeyFileRing(settings.inline_key_entries(), settings.api_keys_file)
+
+
+def _on_sighup(keys: KeyRing) -> Callable[[], None]:
+    """Re-read the keys file on SIGHUP (where the loop can take signals); returns the undo."""
+    if not isinstance(keys, KeyFileRing) or not hasattr(signal, "SIGHUP"):
+        return lambda: None
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGHUP, keys.reload)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (TestClient)
+        return lambda: None
+    return lambda: loop.remove_signal_handler(signal.SIGHUP)
+
+
+def create_app(
+    settings: ServeSettings | None = None,
+    model: Classifier | None = None,
+    *,
+    load_in_background: bool = False,
+) -> FastAPI:
+    """A new scoring app; its lifespan loads the model (unless given) and opens the stores.
+
+    The app is ready when its lifespan has started, unless `load_in_background` (what
+    `netralitas serve` asks for): then the port opens at once and the model is loaded in a
+    thread, with `/readyz` and the scoring endpoints answering 503 until it is in memory.
+    """
     settings = settings if settings is not None else get_settings()
-    state = ServiceState(settings, KeyRing.from_entries(settings.key_entries()), Metrics())
+    state = ServiceState(settings, _key_ring(settings), Metrics())
     if not state.keys.keys:
         log.warning("no API keys configured: every endpoint but /healthz and /readyz answers 401")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loading = None
         if model is not None:
             scorer = Scorer(
                 model, top_k=settings.explain_top_k, max_spans=settings.explain_max_spans
             )
+            await _open(state, scorer)
+        elif load_in_background:
+            loading = asyncio.create_task(_load_and_open(app), name="netralitas-model-load")
         else:
-            scorer = await asyncio.to_thread(_load_scorer, settings)
-        loaded = scorer.model
-        store = FeedbackStore(settings.feedback_url())
-        await asyncio.to_thread(store.create)
-        batcher = _batcher(loaded, state)
-        await batcher.start()
-        state.scorer, state.batcher, state.store = scorer, batcher, store
-        state.profiles = _profile_info(loaded)
-        state.metrics.set_model(loaded.metadata_)
-        meta = loaded.metadata_
-        log.info("serving %s %s (%s, labels %s)", meta.name, meta.version, meta.kind, meta.labels)
+            await _open(state, await asyncio.to_thread(_load_scorer, settings))
+        reload_keys = _on_sighup(state.keys)
         try:
             yield
         finally:
-            state.scorer = state.batcher = state.store = None
-            await batcher.stop()
-            store.close()
+            reload_keys()
+            if loading is not None:
+                loading.cancel()
+                await asyncio.gather(loading, return_exceptions=True)
+            await _close(state)
 
+    assets = swagger_assets()
     app = FastAPI(
         title="netralitas scoring API",
         version=package_version("netralitas"),
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Offline: no page that loads its scripts from a CDN (ReDoc has no local copy).
+        docs_url=None if assets else "/docs",
+        redoc_url=None,
     )
+    if assets is not None:
+        add_offline_docs(app, assets)
     app.state.service = state
     app.openapi = _openapi_with_labels(app, state)  # type: ignore[method-assign]
     install_error_handlers(app)
     app.include_router(router)
-    # Added last = outermost: the observability middleware also sees the 413s of the body limit.
+    # Added last = outermost: the observability middleware also sees the 413s of the body limit,
+    # the 408s of the body timeout (which wraps the body limit's reading) and the 501s.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyTimeoutMiddleware, seconds=settings.body_timeout_s)
+    if settings.trusted_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.trusted_hosts))
+    app.add_middleware(MethodFilterMiddleware)
     app.add_middleware(ObservabilityMiddleware, metrics=state.metrics)
     return app

@@ -16,6 +16,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from netralitas.model.backend import Classifier
 from netralitas.model.scorer import Scorer
+from netralitas.serve.admission import CostBudget, RateLimiter
 from netralitas.serve.auth import ApiKey, KeyRing, Scope
 from netralitas.serve.batcher import MicroBatcher
 from netralitas.serve.errors import ApiError
@@ -38,6 +39,13 @@ class ServiceState:
     batcher: MicroBatcher | None = None
     store: FeedbackStore | None = None
     profiles: list[ProfileInfo] = field(default_factory=list)
+    budget: CostBudget = field(init=False)  # the work admitted at once, all requests
+    limiter: RateLimiter = field(init=False)  # per key: requests and items per minute
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.budget = CostBudget(s.max_inflight_tokens)
+        self.limiter = RateLimiter(s.rate_requests_per_minute, s.rate_items_per_minute)
 
     @property
     def model(self) -> Classifier | None:
@@ -58,6 +66,8 @@ class ReadyService:
     batcher: MicroBatcher
     store: FeedbackStore
     profiles: list[ProfileInfo]
+    budget: CostBudget
+    limiter: RateLimiter
 
     @property
     def model(self) -> Classifier:
@@ -84,6 +94,8 @@ async def get_ready(service: Annotated[ServiceState, Depends(get_service)]) -> R
         service.batcher,
         service.store,
         service.profiles,
+        service.budget,
+        service.limiter,
     )
 
 

@@ -14,7 +14,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-__all__ = ["ApiError", "ErrorDetail", "ErrorResponse", "error_response", "install_error_handlers"]
+__all__ = [
+    "ApiError",
+    "ClientGone",
+    "DeadlineExceeded",
+    "ErrorDetail",
+    "ErrorResponse",
+    "RateLimitExceeded",
+    "error_response",
+    "install_error_handlers",
+]
 
 
 class ErrorDetail(BaseModel):
@@ -70,6 +79,41 @@ class ApiError(Exception):
         self.status = status
         self.detail = ErrorDetail(code=code, message=message, **details)
         self.headers = headers
+
+
+class RateLimitExceeded(ApiError):
+    """429: the key has used its requests or items for now; Retry-After says when to come back."""
+
+    def __init__(self, message: str, retry_after_s: int, headers: dict[str, str]) -> None:
+        super().__init__(
+            429,
+            "rate_limited",
+            message,
+            headers=headers | {"Retry-After": str(retry_after_s)},
+        )
+
+
+class DeadlineExceeded(ApiError):
+    """504: the request's deadline passed before its work was done; the rest of it was dropped."""
+
+    def __init__(self, seconds: float, limit: float) -> None:
+        super().__init__(
+            504,
+            "deadline_exceeded",
+            f"the request was not scored within its deadline of {seconds:g} s (the service "
+            f"allows at most {limit:g} s; X-Request-Timeout may ask for less); its remaining "
+            "work was dropped; send fewer or shorter items, leave `explain` off, or retry later",
+            limit=int(limit),
+        )
+
+
+class ClientGone(ApiError):
+    """499 (nginx's code): the client disconnected; its work was dropped and nobody reads this."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            499, "client_closed_request", "the client closed the connection before the answer"
+        )
 
 
 def error_response(

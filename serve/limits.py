@@ -1,4 +1,5 @@
-"""Request limits: body size (before anything is parsed), items per request, characters per text.
+"""Request limits: body size (before anything is parsed), items per request, characters per text,
+and the estimated cost of a score request's work (`request_cost`).
 
 Every refusal names the limit, the value found and, for an item, its index and id, so a client can
 split or shorten exactly what was too big.
@@ -6,12 +7,30 @@ split or shorten exactly what was too big.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from netralitas.model.explain import group_spans, word_spans
 from netralitas.serve.errors import ApiError, error_response
 from netralitas.serve.schemas import ScoreRequest
+from netralitas.serve.settings import ServeSettings
 
-__all__ = ["BodyLimitMiddleware", "check_score_limits", "check_text_length"]
+__all__ = [
+    "CHARS_PER_TOKEN",
+    "BodyLimitMiddleware",
+    "RequestCost",
+    "check_request_cost",
+    "check_score_limits",
+    "check_text_length",
+    "request_cost",
+    "request_deadline",
+]
+
+# A token estimate that needs no tokenizer: Indonesian (and subword vocabularies) run near 4
+# characters per token; the estimate only has to rank work, not count it exactly.
+CHARS_PER_TOKEN = 4
 
 
 class BodyLimitMiddleware:
@@ -130,3 +149,77 @@ def check_score_limits(
     for index, item in enumerate(body.items):
         check_text_length(item.text, "text", max_text_chars, index, item.id)
         check_text_length(item.context, "context", max_text_chars, index, item.id)
+
+
+@dataclass(frozen=True)
+class RequestCost:
+    """The estimated work of a score request: model rows and tokens read."""
+
+    items: int
+    variants: int  # occluded variants scored for explanations (0 without `explain`)
+    tokens: int  # sum over items of tokens x (1 + the item's variants)
+
+
+def request_cost(body: ScoreRequest, max_spans: int) -> RequestCost:
+    """Charge every item its text and context in tokens, once for its score and, with `explain`,
+    once more per occluded variant (one per word, grouped to at most `max_spans`).
+
+    Explanations are charged as if every item were explained, though cleared items are not: the
+    decision is known only after the model has run, and admission is decided before."""
+    variants = tokens = 0
+    for item in body.items:
+        item_tokens = 1 + (len(item.text) + len(item.context or "")) // CHARS_PER_TOKEN
+        spans = len(group_spans(word_spans(item.text), max_spans)) if body.explain else 0
+        variants += spans
+        tokens += item_tokens * (1 + spans)
+    return RequestCost(len(body.items), variants, tokens)
+
+
+def check_request_cost(cost: RequestCost, max_tokens: int, explain_max_words: int) -> None:
+    """413 when the explanations ask for too many words, or the whole request costs too much."""
+    if cost.variants > explain_max_words:
+        raise ApiError(
+            413,
+            "too_many_words_to_explain",
+            f"explaining these items means scoring {cost.variants} occluded words (long texts "
+            f"grouped); the limit is {explain_max_words} per request; send fewer or shorter "
+            "items with `explain`, or leave `explain` off",
+            field="items",
+            limit=explain_max_words,
+            found=cost.variants,
+        )
+    if cost.tokens > max_tokens:
+        raise ApiError(
+            413,
+            "request_too_costly",
+            f"the request costs ~{cost.tokens} tokens of work (characters / {CHARS_PER_TOKEN}, "
+            f"times 1 + the occluded words with `explain`); the limit is {max_tokens} per "
+            "request; split it into several requests or leave `explain` off",
+            field="items",
+            limit=max_tokens,
+            found=cost.tokens,
+        )
+
+
+def request_deadline(header: str | None, settings: ServeSettings) -> float:
+    """Seconds a score request may take: the service's limit, or less if `X-Request-Timeout` asks.
+
+    The header is read here rather than declared in the OpenAPI schema: a fuzzer given the
+    parameter sends deadlines of 5e-324 s, and the 504 it then gets is right, not a server fault.
+    """
+    limit = settings.request_timeout_s
+    if header is None:
+        return limit
+    try:
+        seconds = float(header)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ApiError(
+            422,
+            "invalid_request_timeout",
+            f"X-Request-Timeout must be a positive number of seconds (at most {limit:g} is "
+            f"used); found {header[:40]!r}; send e.g. `X-Request-Timeout: 5` or leave it out",
+            field="X-Request-Timeout",
+        )
+    return min(seconds, limit)

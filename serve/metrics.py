@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netralitas.model.artifact import ArtifactMetadata
+from netralitas.serve.guards import KNOWN_METHODS
 
 __all__ = ["CONTENT_TYPE", "Metrics", "ObservabilityMiddleware"]
 
@@ -102,6 +103,14 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+def _method_label(scope: Scope) -> str:
+    # Label values come from fixed sets only, whatever a client sends: each new value is a series
+    # kept for the life of the process, so a client could grow /metrics (and the scraper's
+    # memory) without bound. serve/guards.py answers unknown methods with 501 before routing.
+    method = scope["method"]
+    return method if method in KNOWN_METHODS else "other"
+
+
 def _route_label(scope: Scope) -> str:
     # The route template ("/v1/score"), never the raw path: a fuzzer's random paths must not
     # create unbounded label values.
@@ -142,12 +151,12 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - start
-            route = _route_label(scope)
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+            route, method = _route_label(scope), _method_label(scope)
+            self.metrics.requests.labels(route, method, str(status)).inc()
             self.metrics.latency.labels(route).observe(seconds)
             log.info(
                 "%s %s %d %.1fms request_id=%s",
-                scope["method"],
+                method,
                 route,
                 status,
                 seconds * 1000,

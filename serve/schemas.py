@@ -15,7 +15,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
+    "AdjudicationRequest",
+    "AdjudicationResponse",
+    "AuditEntry",
     "ExplanationSpan",
+    "FeedbackAudit",
     "FeedbackRequest",
     "FeedbackResponse",
     "HealthResponse",
@@ -277,8 +281,12 @@ class FeedbackRequest(_In):
         description="The label the reviewer confirms (one of the model's labels).",
         examples=["supportive"],
     )
-    reviewer: StoredName = Field(
-        max_length=120, description="Who reviewed it.", examples=["bawaslu-garut-rina"]
+    reviewer: StoredName | None = Field(
+        default=None,
+        max_length=120,
+        description="Who reviewed it: the API key's name (the default) or a name the key may act "
+        "for. Compared trimmed and casefolded: `Rina` and `rina` are one reviewer.",
+        examples=["bawaslu-garut-rina"],
     )
     note: StoredText | None = Field(
         default=None,
@@ -296,9 +304,80 @@ class FeedbackRequest(_In):
 
 class FeedbackResponse(_Out):
     id: str = Field(description="The item's id.", examples=["fb-2029-000123"])
-    reviewer: str = Field(description="Who reviewed it.", examples=["bawaslu-garut-rina"])
+    reviewer: str = Field(
+        description="Who reviewed it, as stored (trimmed, casefolded).",
+        examples=["bawaslu-garut-rina"],
+    )
     label: str = Field(description="The label stored.", examples=["supportive"])
     status: Literal["created", "updated", "unchanged"] = Field(
         description="`created` (201), or for a repeat: `updated` or `unchanged` (200).",
         examples=["created"],
+    )
+
+
+class AdjudicationRequest(_In):
+    """An administrator's final label for an item, whatever its reviewers said."""
+
+    label: StoredName = Field(
+        max_length=64,
+        description="The label the item is exported with (one of the model's labels).",
+        examples=["supportive"],
+    )
+    note: StoredName = Field(
+        max_length=2_000,
+        description="Why: kept in the audit trail.",
+        examples=["Rapat tim: ajakan memilih paslon 2, bukan berita."],
+    )
+
+
+class AdjudicationResponse(_Out):
+    id: str = Field(description="The item's id.", examples=["fb-2029-000123"])
+    label: str = Field(description="The adjudicated label stored.", examples=["supportive"])
+    previous_label: str | None = Field(
+        description="The label adjudicated before, if any.", examples=[None]
+    )
+    status: Literal["created", "updated", "unchanged"] = Field(
+        description="`created` (201), or for a repeat: `updated` or `unchanged` (200).",
+        examples=["created"],
+    )
+
+
+class AuditEntry(_Out):
+    """One recorded change: rows are appended, never changed or deleted."""
+
+    at: dt.datetime = Field(description="When.", examples=["2029-06-02T09:15:00Z"])
+    key: str | None = Field(
+        description="The API key that made the change (None: written before keys were "
+        "recorded, or from the command line).",
+        examples=["tim-garut"],
+    )
+    reviewer: str | None = Field(
+        description="The reviewer the verdict is for (None for an adjudication).",
+        examples=["rina"],
+    )
+    action: Literal["created", "updated", "adjudicated"] = Field(
+        description="`created` or `updated` verdict, or `adjudicated`.", examples=["created"]
+    )
+    old_label: str | None = Field(description="The label before.", examples=[None])
+    new_label: str = Field(description="The label after.", examples=["supportive"])
+    note: str | None = Field(description="The note given with it.", examples=["jelas mendukung"])
+
+
+class FeedbackAudit(_Out):
+    id: str = Field(description="The item's id.", examples=["fb-2029-000123"])
+    entries: list[AuditEntry] = Field(
+        description="Every change to the item, oldest first.",
+        examples=[
+            [
+                {
+                    "at": "2029-06-02T09:15:00Z",
+                    "key": "tim-garut",
+                    "reviewer": "rina",
+                    "action": "created",
+                    "old_label": None,
+                    "new_label": "supportive",
+                    "note": "jelas mendukung",
+                }
+            ]
+        ],
     )

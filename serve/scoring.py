@@ -4,16 +4,66 @@ The Scorer (model/scorer.py) owns the path from a post to a decision and its exp
 only runs the model calls through the batcher (so that concurrent requests share forward passes)
 and maps the Scorer's rows to its response schema. The API and the command line therefore never
 disagree.
+
+`score_within` runs it under a deadline and watches the connection: when the deadline passes or the
+client disconnects, the scoring coroutine is cancelled, which cancels its batcher futures, and the
+batcher drops their work before the next model call.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
+from typing import Any
+
+from starlette.requests import Request
+
 from netralitas.model.records import Record
 from netralitas.model.scorer import ScoredPost
 from netralitas.serve.deps import ReadyService
+from netralitas.serve.errors import ClientGone, DeadlineExceeded
 from netralitas.serve.schemas import ExplanationSpan, ScoreRequest, ScoreResult
 
-__all__ = ["score_request"]
+__all__ = ["score_request", "score_within"]
+
+
+async def score_within(
+    service: ReadyService, body: ScoreRequest, request: Request, seconds: float
+) -> list[ScoreResult]:
+    """`score_request`, or `DeadlineExceeded` after `seconds`, or `ClientGone` on a disconnect."""
+    limit = service.settings.request_timeout_s
+    return await _race(score_request(service, body), request, seconds, limit)
+
+
+async def _race(
+    coro: Coroutine[Any, Any, list[ScoreResult]], request: Request, seconds: float, limit: float
+) -> list[ScoreResult]:
+    work = asyncio.ensure_future(coro)
+    gone = asyncio.create_task(_disconnected(request))
+    try:
+        done, _ = await asyncio.wait(
+            {work, gone}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:  # also when this request itself is cancelled (the server stopping)
+        for task in (work, gone):
+            task.cancel()
+        await asyncio.gather(work, gone, return_exceptions=True)
+    if work in done:
+        return work.result()
+    if gone in done:
+        raise ClientGone()
+    raise DeadlineExceeded(seconds, limit)
+
+
+async def _disconnected(request: Request) -> None:
+    """Return when the client disconnects. The body has been read by then, so `receive` waits
+    for the next message, which is `http.disconnect` (uvicorn, Starlette's and httpx's test
+    transports)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+        await asyncio.sleep(0.05)  # never spin on a server that sends something else
 
 
 async def score_request(service: ReadyService, body: ScoreRequest) -> list[ScoreResult]:

@@ -15,7 +15,7 @@ import functools
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["ServeSettings", "get_settings"]
@@ -49,7 +49,9 @@ class ServeSettings(BaseSettings):
     max_body_bytes: int = Field(default=2_000_000, ge=1_000, description="request body size")
     # Micro-batching and backpressure.
     batching: bool = Field(default=True, description="gather concurrent requests into batches")
-    max_batch_size: int = Field(default=64, ge=1, description="items per model call (soft cap)")
+    max_batch_size: int = Field(
+        default=64, ge=1, description="items per model call; more work is split into chunks"
+    )
     # 2 ms: under load batches form anyway while the model is busy; the wait only matters for a
     # request that finds the model idle (benchmarks/api_load.py measured 0, 2 and 5 ms).
     max_wait_ms: float = Field(
@@ -85,6 +87,82 @@ class ServeSettings(BaseSettings):
     log_text: bool = Field(
         default=False, description="log the scored texts (off: posts are personal data)"
     )
+    # -- HTTP hardening (issue 15): timeouts and caps so that one caller cannot stall the server.
+    body_timeout_s: float = Field(
+        default=30.0,
+        gt=0.0,
+        le=3_600.0,
+        description="seconds a request's whole body may take to arrive before a 408",
+    )
+    keep_alive_s: int = Field(
+        default=5, ge=1, le=300, description="seconds an idle keep-alive connection stays open"
+    )
+    limit_concurrency: int = Field(
+        default=1_024,
+        ge=1,
+        description="open connections plus tasks before uvicorn answers 503 (a hard ceiling)",
+    )
+    max_header_bytes: int = Field(
+        default=16_384,
+        ge=1_024,
+        le=1_048_576,
+        description="largest request line plus headers uvicorn (h11) buffers before a 400",
+    )
+    trusted_hosts: tuple[str, ...] = Field(
+        default=(),
+        description='Host header values accepted (e.g. ["api.example.go.id", "*.example.go.id"]); '
+        "empty: any host",
+    )
+
+    @field_validator("trusted_hosts")
+    @classmethod
+    def _host_patterns(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        for host in hosts:
+            wildcard = host.startswith("*.") or host == "*"
+            if not host or "*" in (host[2:] if wildcard else host):
+                raise ValueError(
+                    f"trusted host {host!r}: expected a host name, '*.domain' (a leading wildcard "
+                    "only) or '*'; fix NETRALITAS_TRUSTED_HOSTS (a JSON list)"
+                )
+        return hosts
+
+    # -- end of HTTP hardening settings.
+
+    # -- Admission, deadlines and quotas (issue 15): work is charged by its cost in tokens, one
+    # token ~ 4 characters; an explained item costs its tokens once per occluded variant plus one.
+    max_request_tokens: int = Field(
+        default=2_000_000,
+        ge=1_000,
+        description="estimated tokens of work one score request may cost before a 413",
+    )
+    max_inflight_tokens: int = Field(
+        default=8_000_000,
+        ge=1_000,
+        description="estimated tokens of work admitted at once, all requests; beyond it 503",
+    )
+    explain_max_words: int = Field(
+        default=2_048,
+        ge=1,
+        description="occluded variants (words, grouped for long texts) per request with `explain`",
+    )
+    max_batch_chars: int = Field(
+        default=320_000,
+        ge=1_000,
+        description="characters per model call past its first item; longer work is split in chunks",
+    )
+    request_timeout_s: float = Field(
+        default=30.0,
+        gt=0.0,
+        le=3_600.0,
+        description="seconds a score request may take before a 504; X-Request-Timeout may shorten it",
+    )
+    rate_requests_per_minute: int = Field(
+        default=1_200, ge=0, description="score requests per key per minute (0: no limit)"
+    )
+    rate_items_per_minute: int = Field(
+        default=60_000, ge=0, description="items scored per key per minute (0: no limit)"
+    )
+    # -- end of admission settings.
 
     @model_validator(mode="after")
     def _coherent(self) -> ServeSettings:
@@ -93,19 +171,26 @@ class ServeSettings(BaseSettings):
                 f"max_items ({self.max_items}) cannot exceed max_body_bytes "
                 f"({self.max_body_bytes}); raise NETRALITAS_MAX_BODY_BYTES"
             )
+        if self.max_request_tokens > self.max_inflight_tokens:
+            raise ValueError(
+                f"max_request_tokens ({self.max_request_tokens}) cannot exceed "
+                f"max_inflight_tokens ({self.max_inflight_tokens}): such a request could never "
+                "be admitted; raise NETRALITAS_MAX_INFLIGHT_TOKENS"
+            )
         return self
+
+    def inline_key_entries(self) -> list[str]:
+        """The key entries of `api_keys` (not of the file), blanks and comments dropped."""
+        from netralitas.serve.auth import entry_lines
+
+        return entry_lines(self.api_keys.replace(";", "\n"))
 
     def key_entries(self) -> list[str]:
         """Every configured key entry (from `api_keys` and `api_keys_file`), blanks dropped."""
-        lines = self.api_keys.replace(";", "\n").splitlines()
-        if self.api_keys_file is not None:
-            if not self.api_keys_file.is_file():
-                raise ValueError(
-                    f"NETRALITAS_API_KEYS_FILE={self.api_keys_file} does not exist; create it with "
-                    "one `name:scopes:sha256hex` line per key (see `netralitas api-key`)"
-                )
-            lines += self.api_keys_file.read_text(encoding="utf-8").splitlines()
-        return [s for line in lines if (s := line.split("#", 1)[0].strip())]
+        from netralitas.serve.auth import read_key_file
+
+        file_entries = read_key_file(self.api_keys_file) if self.api_keys_file else []
+        return self.inline_key_entries() + file_entries
 
     def feedback_url(self) -> str:
         """The SQLAlchemy URL of the feedback store (a bare path means a SQLite file)."""

@@ -17,7 +17,7 @@ ROUTES = {
     "feedback": (
         "POST",
         "/v1/feedback",
-        {"id": "p1", "text": "Ayo coblos nomor 2!", "label": "supportive", "reviewer": "rina"},
+        {"id": "p1", "text": "Ayo coblos nomor 2!", "label": "supportive"},
     ),
     "metrics": ("GET", "/metrics", None),
     "model": ("GET", "/v1/model", None),
