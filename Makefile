@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install demo test lint format clean serve
+.PHONY: help install demo test lint format clean serve postgres-bin
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch pinned first: this exact version is the CPU build available on these machines.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,postgres]'
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install netralitas with its dependencies
@@ -27,7 +27,15 @@ demo: $(STAMP) ## train the default model and the baseline on the bundled data, 
 	$(BIN)/netralitas evaluate artifacts/default data/starter/test.jsonl --compare artifacts/baseline --report-dir reports/default
 	$(BIN)/netralitas score artifacts/default data/examples.jsonl --table
 
-test: $(STAMP) ## lint, then run the test suite
+# The PostgreSQL feedback-store tests start a throw-away server from these binaries
+# (tests/postgres_support.py); without them those tests are skipped. Never fails the build.
+postgres-bin: ## install the PostgreSQL server binaries for the tests (Debian, as root), if missing
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	       && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } \
+	  || echo "PostgreSQL not installed: its tests will be skipped (as root on Debian: apt-get install postgresql)"
+
+test: $(STAMP) postgres-bin ## lint, then run the test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

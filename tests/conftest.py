@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# The PostgreSQL server fixture lives in postgres_support.py; registered here, once, so that every
+# module shares one cluster per session (a fixture imported into two test modules would be two).
+from .postgres_support import postgres_url  # noqa: F401
 from .sample_data import PROFILE_TOML, labelled_rows, write_jsonl
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
+import uuid
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,6 +22,7 @@ from netralitas.serve.feedback import (
 from netralitas.serve.feedback_export import export_feedback
 from netralitas.serve.settings import ServeSettings
 
+from .postgres_support import fresh_database, own_cluster
 from .sample_data import labelled_rows
 from .serve_support import auth, key_entries
 
@@ -182,25 +183,55 @@ def test_api_key_command_prints_a_working_entry(capsys):
     assert main(["api-key", "tim-jabar", "--scopes", "menulis"]) == 2
 
 
-@pytest.mark.skipif(
-    not os.environ.get("NETRALITAS_TEST_POSTGRES_URL"),
-    reason="set NETRALITAS_TEST_POSTGRES_URL=postgresql+psycopg://... to test PostgreSQL",
-)
-def test_postgres_store_behaves_like_sqlite(tmp_path):
-    from sqlalchemy import text as sql_text
-
-    url = os.environ["NETRALITAS_TEST_POSTGRES_URL"]
+def test_postgres_store_behaves_like_sqlite(postgres_url, tmp_path):
+    """The same store on a real PostgreSQL server (started by the session, see postgres_support)."""
+    url, item = postgres_url, f"pg-{uuid.uuid4().hex[:8]}"  # a server given by URL may be reused
+    text = f"Coblos nomor 2! ({item})"  # the export keeps one of repeated texts
     store = FeedbackStore(url).create()
     try:
-        with store.engine.begin() as conn:
-            conn.execute(sql_text("DELETE FROM feedback WHERE item_id LIKE 'pg-%'"))
-        entry = FeedbackEntry("pg-1", "rina", "Coblos nomor 2!", "supportive")
+        store.create()  # a second create() (a restart) changes nothing
+        entry = FeedbackEntry(item, "rina", text, "supportive")
         assert store.save(entry) == "created"
-        assert store.save(entry) == "unchanged"
-        assert store.save(FeedbackEntry("pg-1", "rina", "Coblos nomor 2!", "neutral")) == "updated"
+        assert store.save(FeedbackEntry(item, " Rina ", text, "supportive")) == ("unchanged")
+        assert store.save(FeedbackEntry(item, "rina", text, "neutral")) == "updated"
         with pytest.raises(FeedbackConflict):
-            store.save(FeedbackEntry("pg-1", "rina", "Teks lain", "neutral"))
+            store.save(FeedbackEntry(item, "rina", "Teks lain", "neutral"))
+        assert [a["action"] for a in store.audit(item)] == ["created", "updated"]
+        assert store.audit(item)[0]["at"].tzinfo is not None
     finally:
         store.close()
     summary = export_feedback(url, tmp_path / "pg.jsonl")
-    assert any(r.id == "pg-1" and r.label == "neutral" for r in load_records(summary.path))
+    assert any(r.id == item and r.label == "neutral" for r in load_records(summary.path))
+
+
+def test_postgres_store_through_the_api(tfidf_artifact, postgres_url):
+    """POST /v1/feedback with the setting pointing at PostgreSQL (its own database)."""
+    settings = ServeSettings(
+        model_dir=str(tfidf_artifact),
+        api_keys=team_key_entries(),
+        feedback_db=fresh_database(postgres_url, "feedback_api"),
+    )
+    with TestClient(create_app(settings)) as pg_client:
+        assert post(pg_client, id="api-1").status_code == 201
+        assert post(pg_client, id="api-1").json()["status"] == "unchanged"
+        assert post(pg_client, id="api-1", text="Teks lain").status_code == 409
+        assert post(pg_client, id="api-1", text="a\u0000b").status_code == 422
+
+
+def test_postgres_keeps_acknowledged_verdicts_when_the_server_is_killed():
+    """Every verdict `save()` returned for is there after the PostgreSQL server itself is killed
+    with SIGKILL and restarted (crash recovery from the WAL; the cluster's defaults: fsync on,
+    synchronous_commit on). The OS stays up, so this checks the commit protocol, not the disk."""
+    with own_cluster() as (cluster, url):
+        store = FeedbackStore(url).create()
+        entries = [FeedbackEntry(f"crash-{i}", "rina", f"Teks {i}", "neutral") for i in range(50)]
+        assert [store.save(entry) for entry in entries] == ["created"] * len(entries)
+        cluster.kill()
+        store.close()
+        cluster.restart()
+        again = FeedbackStore(url)
+        try:
+            assert again.count() == len(entries)
+            assert len(again.audit()) == len(entries)
+        finally:
+            again.close()

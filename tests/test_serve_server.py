@@ -7,7 +7,6 @@ import asyncio
 import os
 import re
 import signal
-import sqlite3
 
 import httpx
 import pytest
@@ -20,15 +19,25 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 from schemathesis.generation import GenerationMode
+from sqlalchemy import create_engine
+from sqlalchemy import text as sql
 
 from netralitas.cli.main import main
 from netralitas.data.records import load_records
+from netralitas.serve.feedback import database_url
 
+from .postgres_support import fresh_database
 from .sample_data import NEUTRAL, SUPPORTIVE
 from .serve_support import auth, running_server, running_servers
 
 CLIENTS, REQUESTS_EACH = 16, 50
 FUZZ_EXAMPLES = 100
+# A one-request queue without batching: a burst overflows it (the backpressure test).
+SMALL_QUEUE = {
+    "NETRALITAS_BATCHING": "false",
+    "NETRALITAS_QUEUE_SIZE": "1",
+    "NETRALITAS_RETRY_AFTER_S": "2",
+}
 # No 5xx, and every answer (errors included) is documented: status, content type, body schema.
 CHECKS = [
     not_a_server_error,
@@ -53,12 +62,7 @@ def servers(tfidf_artifact, tmp_path_factory):
         "NETRALITAS_FEEDBACK_DB": str(workdir / "feedback.sqlite3"),
         "NETRALITAS_MAX_WAIT_MS": "20",
     }
-    small_queue = {
-        "NETRALITAS_FEEDBACK_DB": str(workdir / "durable.sqlite3"),
-        "NETRALITAS_BATCHING": "false",
-        "NETRALITAS_QUEUE_SIZE": "1",
-        "NETRALITAS_RETRY_AFTER_S": "2",
-    }
+    small_queue = {**SMALL_QUEUE, "NETRALITAS_FEEDBACK_DB": str(workdir / "durable.sqlite3")}
     with running_servers(tfidf_artifact, workdir, default, small_queue) as (main_server, small):
         yield {"default": main_server, "small_queue": small, "workdir": workdir}
 
@@ -112,24 +116,43 @@ def test_bounded_load_has_no_errors_and_batches_requests(server):
     assert 'netralitas_model_info{kind="tfidf",name="uji",version="1.0"} 1.0' in metrics
 
 
-def test_backpressure_then_feedback_survives_sigkill(tfidf_artifact, servers):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def durable(request, tfidf_artifact, servers):
+    """The one-request-queue server and its feedback database URL: on SQLite the module's server;
+    on PostgreSQL one started here with the same settings on a fresh database."""
+    if request.param == "sqlite":
+        db = servers["workdir"] / "durable.sqlite3"
+        yield servers["small_queue"], str(db)
+        return
+    url = fresh_database(request.getfixturevalue("postgres_url"), "durable")
+    settings = {**SMALL_QUEUE, "NETRALITAS_FEEDBACK_DB": url}
+    with running_server(tfidf_artifact, servers["workdir"], settings) as server:
+        yield server, url
+
+
+def test_backpressure_then_feedback_survives_sigkill(tfidf_artifact, servers, durable):
     """A server with a one-request queue: a burst is partly refused with 503 + Retry-After;
-    then reviewers' verdicts are stored, the process is killed with SIGKILL and restarted."""
-    server, workdir = servers["small_queue"], servers["workdir"]
-    db = workdir / "durable.sqlite3"
+    then reviewers' verdicts are stored, the process is killed with SIGKILL and restarted.
+    Every acknowledged (201) verdict must be stored: on SQLite and on PostgreSQL."""
+    (server, db), workdir = durable, servers["workdir"]
     _check_backpressure(server.url)
     assert asyncio.run(_post_verdicts(server.url)) == [201] * N_VERDICTS
     os.kill(server.process.pid, signal.SIGKILL)
     server.process.wait(timeout=15)
     assert server.process.returncode == -signal.SIGKILL
-    rows = sqlite3.connect(db).execute("SELECT item_id FROM feedback").fetchall()
+    engine = create_engine(database_url(db))  # read directly, not through the store
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sql("SELECT item_id FROM feedback")).fetchall()
+    finally:
+        engine.dispose()
     assert sorted(r[0] for r in rows) == sorted(f"k{i}" for i in range(N_VERDICTS))
-    env = {"NETRALITAS_FEEDBACK_DB": str(db)}
-    with running_server(tfidf_artifact, workdir, env) as restarted:  # same file
+    env = {"NETRALITAS_FEEDBACK_DB": db}
+    with running_server(tfidf_artifact, workdir, env) as restarted:  # same database
         again = httpx.post(f"{restarted.url}/v1/feedback", json=_verdict(7), headers=auth())
         assert again.status_code == 200 and again.json()["status"] == "unchanged"
-    out = workdir / "reviewed.jsonl"
-    assert main(["feedback", "export", "--db", str(db), "--output", str(out)]) == 0
+    out = workdir / f"reviewed-{server.process.pid}.jsonl"
+    assert main(["feedback", "export", "--db", db, "--output", str(out)]) == 0
     assert len(load_records(out)) == N_VERDICTS
 
 
