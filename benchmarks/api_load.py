@@ -2,10 +2,13 @@
 
 Starts `netralitas serve MODEL_DIR` on 127.0.0.1 (once with micro-batching on, once off) or targets
 a running server (`--url`, `--key`), and prints requests/s, p50 and p99 latency, errors and the
-mean model batch size (from /metrics). `--offline` also times `predict_proba` in this process on
-batches of `--offline-batch` items: the ceiling that micro-batching should approach.
+mean model batch size (from /metrics). `--workers 1 2` starts each server once per worker count
+(`netralitas serve --workers N`). `--offline` also times `predict_proba` in this process on
+batches of `--offline-batch` items, and the whole Scorer path (`Scorer.score`, what the API runs
+per item, without HTTP): the ceilings that micro-batching and workers should approach.
 
     python benchmarks/api_load.py --model-dir artifacts/default --clients 1 16 --requests 200
+    python benchmarks/api_load.py --model-dir artifacts/default --batching on --workers 1 2 --offline
     python benchmarks/api_load.py --url http://127.0.0.1:8000 --key KEY --clients 16
 
 The client is a minimal keep-alive HTTP/1.1 client on asyncio streams, so that on a small machine
@@ -56,13 +59,13 @@ class RunResult:
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
         batch = f"{self.mean_batch:.1f}" if self.mean_batch is not None else "-"
         return (
-            f"{self.mode:<10} {self.clients:>7} {self.requests:>8} {self.errors:>6} "
+            f"{self.mode:<12} {self.clients:>7} {self.requests:>8} {self.errors:>6} "
             f"{self.requests / self.seconds:>8.1f} {p50:>8.1f} {p99:>8.1f} {batch:>10}"
         )
 
 
 HEADER = (
-    f"{'batching':<10} {'clients':>7} {'requests':>8} {'errors':>6} "
+    f"{'batch/wrk':<12} {'clients':>7} {'requests':>8} {'errors':>6} "
     f"{'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'mean batch':>10}"
 )
 
@@ -170,7 +173,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(model_dir: str, batching: bool, workdir: Path, key_entry: str, extra: list[str]):
+def start_server(
+    model_dir: str,
+    batching: bool,
+    workdir: Path,
+    key_entry: str,
+    extra: list[str],
+    workers: int = 1,
+):
     from netralitas.serve.settings import ServeSettings  # noqa: F401  (fails early if missing)
 
     port = free_port()
@@ -183,7 +193,7 @@ def start_server(model_dir: str, batching: bool, workdir: Path, key_entry: str, 
     }
     env |= dict(item.split("=", 1) for item in extra)
     command = [sys.executable, "-m", "netralitas.cli.main", "serve", model_dir]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     log = open(workdir / f"server-{port}.log", "wb")  # noqa: SIM115 (closed with the process)
     print(f"server log: {workdir / f'server-{port}.log'}", file=sys.stderr)
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -209,6 +219,7 @@ def offline_throughput(
     from netralitas.model.loading import load_classifier
 
     model = load_classifier(model_dir)
+    _set_torch_threads()
     batches = [[texts[(r * batch + i) % len(texts)] for i in range(batch)] for r in range(rounds)]
     deadline = time.monotonic() + warmup_s
     while time.monotonic() < deadline:
@@ -217,6 +228,31 @@ def offline_throughput(
     for items in batches:
         model.predict_proba(items)
     return batch * rounds / (time.perf_counter() - start)
+
+
+def offline_scorer_throughput(model_dir: str, texts: list[str], batch: int, n: int) -> float:
+    """Posts per second of `Scorer.score` (model, calibration, decision; no explanation) over `n`
+    posts cycled from `texts`, `batch` per model call, in this process."""
+    from netralitas.model.records import Record
+    from netralitas.model.scorer import Scorer
+
+    scorer = Scorer.from_pretrained(model_dir)
+    _set_torch_threads()
+    records = [Record(id=str(i), text=texts[i % len(texts)]) for i in range(n)]
+    for _ in scorer.score(records[:batch], batch_size=batch):  # warm-up
+        pass
+    start = time.perf_counter()
+    for _ in scorer.score(records, batch_size=batch):
+        pass
+    return n / (time.perf_counter() - start)
+
+
+def _set_torch_threads() -> None:
+    # The servers' NETRALITAS_TORCH_THREADS (--set), for a like-for-like offline number: on 2 busy
+    # cores, 2 threads ran e5-small at ~20 posts/s and 1 thread at ~150-190.
+    threads = os.environ.get("NETRALITAS_TORCH_THREADS")
+    if threads and "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(threads))
 
 
 def load_texts(path: str | None) -> list[str]:
@@ -239,6 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--requests", type=int, default=200, help="requests per client")
     parser.add_argument("--batching", choices=["both", "on", "off"], default="both")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1], help="worker processes")
     parser.add_argument(
         "--data", help="JSONL with a 'text' field (default data/starter/test.jsonl)"
     )
@@ -248,6 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--offline-batch", type=int, default=64)
     args = parser.parse_args(argv)
     texts = load_texts(args.data)
+    os.environ.update(item.split("=", 1) for item in args.set)  # the offline runs read them too
     results: list[RunResult] = []
     if args.url:
         if not args.key:
@@ -261,13 +299,15 @@ def main(argv: list[str] | None = None) -> None:
         key = secrets.token_urlsafe(24)
         entry = f"bench:score,admin:{hash_key(key)}"
         modes = {"both": [True, False], "on": [True], "off": [False]}[args.batching]
-        for batching in modes:
+        for batching, workers in [(b, w) for b in modes for w in args.workers]:
             with tempfile.TemporaryDirectory() as tmp:
-                process, url = start_server(args.model_dir, batching, Path(tmp), entry, args.set)
+                process, url = start_server(
+                    args.model_dir, batching, Path(tmp), entry, args.set, workers
+                )
                 try:
                     warm_up(url, key, texts, max(args.clients), args.warmup_s)
                     for clients in args.clients:
-                        mode = "on" if batching else "off"
+                        mode = f"{'on' if batching else 'off'}/w{workers}"
                         results.append(measure(url, key, mode, texts, clients, args.requests))
                         print(results[-1].row(), file=sys.stderr, flush=True)
                 finally:
@@ -281,6 +321,11 @@ def main(argv: list[str] | None = None) -> None:
             args.model_dir, texts, args.offline_batch, rounds=5, warmup_s=args.warmup_s
         )
         print(f"offline predict_proba, batches of {args.offline_batch}: {rate:.1f} items/s")
+        n = max(args.clients) * args.requests
+        rate = offline_scorer_throughput(args.model_dir, texts, args.offline_batch, n)
+        print(
+            f"offline Scorer.score, {n} posts, batches of {args.offline_batch}: {rate:.1f} posts/s"
+        )
 
 
 if __name__ == "__main__":

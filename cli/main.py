@@ -293,7 +293,7 @@ def cmd_cascade(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from netralitas.serve.run import serve
 
-    return serve(args.model_dir, args.host, args.port, args.profile or ())
+    return serve(args.model_dir, args.host, args.port, args.profile or (), args.workers)
 
 
 def cmd_feedback_export(args: argparse.Namespace) -> int:
@@ -485,6 +485,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         action="append",
         help="election profile TOML to apply instead of the stored ones",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes sharing the port, one model each (default: NETRALITAS_WORKERS, 1)",
     )
     p.set_defaults(func=cmd_serve)
     feedback = sub.add_parser("feedback", help="reviewer feedback").add_subparsers(

@@ -228,6 +228,7 @@ def create_app(
                 loading.cancel()
                 await asyncio.gather(loading, return_exceptions=True)
             await _close(state)
+            state.metrics.close()
 
     assets = swagger_assets()
     app = FastAPI(

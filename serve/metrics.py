@@ -1,19 +1,23 @@
 """Prometheus metrics, and the ASGI middleware that records every request (never its text).
 
 Each app gets its own registry, so several apps (tests) never share counters and nothing global is
-touched at import. Latency is split into the time a request waits for the model (queue) and the
+touched at import. Under several worker processes (`netralitas serve --workers N`, which sets
+PROMETHEUS_MULTIPROC_DIR before the workers start) prometheus_client writes every value to files in
+that directory, and `/metrics` sums them over the workers, whichever worker answers the scrape. Latency is split into the time a request waits for the model (queue) and the
 time of the model call it was part of (inference); batch sizes show how much batching happens.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 import uuid
 from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netralitas.model.artifact import ArtifactMetadata
@@ -78,9 +82,14 @@ class Metrics:
             "The model being served (value 1)",
             ["name", "version", "kind"],
             registry=r,
+            multiprocess_mode="max",  # every worker serves the same model: one series, not N
         )
         self.queue_depth = Gauge(
-            "netralitas_queue_depth", "Requests waiting for the model", registry=r
+            "netralitas_queue_depth",
+            "Requests waiting for the model",
+            registry=r,
+            # Summed over the live workers, each as of its last /metrics answer.
+            multiprocess_mode="livesum",
         )
         self.model_version = ""
 
@@ -100,7 +109,24 @@ class Metrics:
             self.items.labels(decision, self.model_version).inc(decisions.count(decision))
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        """The text exposition: this registry's values, or every worker's in multiprocess mode."""
+        directory = _multiprocess_dir()
+        if directory is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=directory)
+        return generate_latest(registry)
+
+    def close(self) -> None:
+        """On a worker's exit: drop its live gauges from the sums (multiprocess mode only)."""
+        directory = _multiprocess_dir()
+        if directory is not None:
+            mark_process_dead(os.getpid(), directory)
+
+
+def _multiprocess_dir() -> str | None:
+    # The variable prometheus_client itself reads (once, when its values module is imported).
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
 def _method_label(scope: Scope) -> str:

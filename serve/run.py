@@ -6,17 +6,34 @@ command pays for FastAPI, uvicorn or SQLAlchemy.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-__all__ = ["api_key", "export", "serve"]
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from netralitas.serve.settings import ServeSettings
+
+__all__ = ["api_key", "export", "serve", "worker_app"]
 
 
-def serve(model_dir: str, host: str, port: int, profiles: Sequence[str] = ()) -> int:
-    """Check the artifact and the settings, then run uvicorn with one app (one model in memory)."""
+def serve(
+    model_dir: str,
+    host: str,
+    port: int,
+    profiles: Sequence[str] = (),
+    workers: int | None = None,
+) -> int:
+    """Check the artifact and the settings, then run uvicorn: one app (one model in memory) per
+    worker process; `workers` (or NETRALITAS_WORKERS) above 1 runs that many sharing the port."""
     import uvicorn
 
     from netralitas.model.artifact import read_metadata
@@ -28,26 +45,17 @@ def serve(model_dir: str, host: str, port: int, profiles: Sequence[str] = ()) ->
     if profiles:
         load_profiles(list(profiles))
     overrides = {"model_dir": model_dir} | ({"profiles": tuple(profiles)} if profiles else {})
+    overrides |= {"workers": workers} if workers is not None else {}
     try:
         settings = ServeSettings(**overrides)
         app = create_app(settings, load_in_background=True)
     except (ValidationError, ValueError) as exc:
         print(f"error: invalid NETRALITAS_* settings: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        access_log=False,  # it would repeat our request log line (which has the request id)
-        timeout_graceful_shutdown=10,
-        # One caller must not stall the server: idle connections close, the number of open
-        # connections and tasks has a ceiling (503 beyond it), and h11 buffers at most this much
-        # of a request line and headers. uvicorn has no header-read timeout of its own.
-        timeout_keep_alive=settings.keep_alive_s,
-        limit_concurrency=settings.limit_concurrency,
-        h11_max_incomplete_event_size=settings.max_header_bytes,
-    )
+    logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
+    if settings.workers > 1:
+        return _serve_workers(settings, host, port)
+    config = uvicorn.Config(app, host=host, port=port, **_uvicorn_options(settings))
     server = uvicorn.Server(config)
     # The model loads after the port opens; if it fails, the app stops the server this way (a
     # graceful exit, then status 1 for a supervisor to restart it).
@@ -56,6 +64,70 @@ def serve(model_dir: str, host: str, port: int, profiles: Sequence[str] = ()) ->
     if getattr(app.state, "load_failed", False):
         return 1
     return 0 if server.started else 3  # 3: uvicorn's own "failed to start"
+
+
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def _uvicorn_options(settings: ServeSettings) -> dict[str, Any]:
+    return {
+        "access_log": False,  # it would repeat our request log line (which has the request id)
+        "timeout_graceful_shutdown": 10,
+        # One caller must not stall the server: idle connections close, the number of open
+        # connections and tasks has a ceiling (503 beyond it), and h11 buffers at most this much
+        # of a request line and headers. uvicorn has no header-read timeout of its own.
+        "timeout_keep_alive": settings.keep_alive_s,
+        "limit_concurrency": settings.limit_concurrency,
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+    }
+
+
+def _serve_workers(settings: ServeSettings, host: str, port: int) -> int:
+    """Run `settings.workers` uvicorn processes on one socket (uvicorn's supervisor).
+
+    Each worker is a fresh (spawned) interpreter that builds its app with `worker_app`, from the
+    same NETRALITAS_* variables, and loads the model in its lifespan before it accepts a
+    connection. Their Prometheus metrics go to files in a directory made for this run (set before
+    the workers import prometheus_client, removed at exit) and `/metrics` sums them.
+
+    Killing this parent with SIGKILL leaves its workers running on the port: stop it with SIGTERM,
+    or kill its process group (what systemd or a container runtime does).
+    """
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ["NETRALITAS_MODEL_DIR"] = str(settings.model_dir)
+    os.environ["NETRALITAS_PROFILES"] = json.dumps(list(settings.profiles))
+    metrics_dir = tempfile.mkdtemp(prefix="netralitas-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        config = uvicorn.Config(
+            "netralitas.serve.run:worker_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=settings.workers,
+            **_uvicorn_options(settings),
+        )
+        supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+        supervisor.run()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    # A worker whose model failed to load exits with uvicorn's start-up failure, which stops the
+    # parent (uvicorn does not restart it): exit 1, as the single-process server does.
+    failed = any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes)
+    return 1 if failed else 0
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (uvicorn's factory): settings from NETRALITAS_* variables,
+    the model loaded in the lifespan, so a worker takes connections only once it can score."""
+    from netralitas.serve.app import create_app
+    from netralitas.serve.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
+    return create_app(get_settings())
 
 
 def export(db: str, output: str) -> int:

@@ -82,6 +82,12 @@ class ServeSettings(BaseSettings):
         description="inference path of a transformer or frozen-encoder model; auto: on CPU the "
         "path the artifact's accuracy guard passed (int8 or bf16), else fp32; bf16/fp16 on CUDA",
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="uvicorn worker processes sharing the port, each with its own model in memory",
+    )
     # Reviewer feedback store: a SQLite file path, or a SQLAlchemy URL (postgresql+psycopg://...).
     feedback_db: str = Field(default="feedback.sqlite3", description="SQLite path or DB URL")
     log_text: bool = Field(

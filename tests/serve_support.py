@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,15 +63,29 @@ def _environment(settings: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def start_server(model_dir: Path, workdir: Path, settings: dict[str, str] | None = None) -> Server:
-    """Launch `netralitas serve MODEL_DIR` on 127.0.0.1 in a subprocess; does not wait."""
+def start_server(
+    model_dir: Path,
+    workdir: Path,
+    settings: dict[str, str] | None = None,
+    args: Sequence[str] = (),
+    new_session: bool = False,
+) -> Server:
+    """Launch `netralitas serve MODEL_DIR [args]` on 127.0.0.1 in a subprocess; does not wait.
+
+    `new_session`: the server leads a process group of its own (with its worker processes), so
+    that a test can kill them all with `os.killpg`.
+    """
     port = free_port()
     log = workdir / f"server-{port}.log"
     command = [sys.executable, "-m", "netralitas.cli.main", "serve", str(model_dir)]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
+    command += ["--host", "127.0.0.1", "--port", str(port), *args]
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            command, env=_environment(settings or {}), stdout=out, stderr=subprocess.STDOUT
+            command,
+            env=_environment(settings or {}),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=new_session,
         )
     return Server(f"http://127.0.0.1:{port}", process, log)
 

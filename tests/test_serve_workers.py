@@ -1,0 +1,120 @@
+"""`netralitas serve --workers 2`: two processes on one port share the feedback store (verdicts
+survive SIGKILL of the whole process group) and one `/metrics` that counts both workers' requests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import httpx
+
+from .sample_data import NEUTRAL, SUPPORTIVE
+from .serve_support import auth, start_server, stop_server, wait_ready
+
+N_VERDICTS = 40
+
+
+def _verdict(i: int) -> dict:
+    text = (SUPPORTIVE + NEUTRAL)[i % 40] + f" #{i}"
+    return {"id": f"w{i}", "text": text, "label": "supportive", "reviewer": "rina"}
+
+
+async def _post_verdicts(url: str) -> list[int]:
+    # No keep-alive: each request is a new connection, which either worker may accept.
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+        sem = asyncio.Semaphore(8)
+
+        async def one(i: int) -> int:
+            async with sem:
+                response = await client.post("/v1/feedback", json=_verdict(i), headers=auth())
+                return response.status_code
+
+        return await asyncio.gather(*(one(i) for i in range(N_VERDICTS)))
+
+
+def _feedback_requests(metrics: str) -> float:
+    pattern = r'^netralitas_http_requests_total\{([^}]*route="/v1/feedback"[^}]*)\} ([0-9.e+]+)$'
+    return sum(float(m.group(2)) for m in re.finditer(pattern, metrics, re.M))
+
+
+def _metrics_dirs(tmp: Path) -> list[Path]:
+    return sorted(tmp.glob("netralitas-metrics-*"))
+
+
+def _pids_counting_requests(metrics_dir: Path) -> set[int]:
+    # prometheus_client keeps one counter file per process: counter_<pid>.db
+    return {int(p.stem.split("_")[1]) for p in metrics_dir.glob("counter_*.db")}
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_two_workers_share_feedback_and_metrics_and_survive_sigkill(tfidf_artifact, tmp_path):
+    db = tmp_path / "shared.sqlite3"
+    tmp = tmp_path / "tmp"  # where the server makes its metrics directory (tempfile's TMPDIR)
+    tmp.mkdir()
+    env = {"NETRALITAS_FEEDBACK_DB": str(db), "TMPDIR": str(tmp)}
+    server = start_server(tfidf_artifact, tmp_path, env, args=["--workers", "2"], new_session=True)
+    try:
+        wait_ready(server, 60)
+        (metrics_dir,) = _metrics_dirs(tmp)
+        assert asyncio.run(_post_verdicts(server.url)) == [201] * N_VERDICTS
+        metrics = httpx.get(f"{server.url}/metrics", headers=auth("admin")).text
+        assert _feedback_requests(metrics) == N_VERDICTS  # counted once each, over both workers
+        assert 'netralitas_model_info{kind="tfidf",name="uji",version="1.0"} 1.0' in metrics
+        workers = _pids_counting_requests(metrics_dir)
+        assert len(workers) == 2 and server.process.pid not in workers, server.output()
+        os.killpg(server.process.pid, signal.SIGKILL)  # the parent and its workers
+        server.process.wait(timeout=15)
+        deadline = time.monotonic() + 10
+        while not all(_gone(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert all(_gone(pid) for pid in workers), "a worker outlived the process group kill"
+    finally:
+        if server.process.poll() is None:
+            os.killpg(server.process.pid, signal.SIGKILL)
+            server.process.wait(timeout=15)
+    rows = sqlite3.connect(db).execute("SELECT item_id FROM feedback").fetchall()
+    assert sorted(r[0] for r in rows) == sorted(f"w{i}" for i in range(N_VERDICTS))
+
+    restarted = start_server(tfidf_artifact, tmp_path, env, args=["--workers", "2"])
+    try:
+        wait_ready(restarted, 60)
+        assert len(_metrics_dirs(tmp)) == 2  # a fresh one; SIGKILL left the old one behind
+        again = httpx.post(f"{restarted.url}/v1/feedback", json=_verdict(3), headers=auth())
+        assert again.status_code == 200 and again.json()["status"] == "unchanged"
+    finally:
+        stop_server(restarted)  # SIGTERM: the parent stops its workers and removes its directory
+    assert restarted.process.returncode == 0, restarted.output()
+    assert _metrics_dirs(tmp) == [metrics_dir]
+
+
+def test_workers_with_a_model_that_cannot_load_exit_1_and_clean_up(tfidf_artifact, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(tfidf_artifact, broken)
+    for weights in broken.glob("*.safetensors"):
+        weights.write_bytes(b"not safetensors")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {"NETRALITAS_FEEDBACK_DB": str(tmp_path / "f.db"), "TMPDIR": str(tmp)}
+    server = start_server(broken, tmp_path, env, args=["--workers", "2"], new_session=True)
+    try:
+        assert server.process.wait(timeout=60) == 1, server.output()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.process.pid, signal.SIGKILL)
+    assert "failed to start" in server.output()  # uvicorn does not restart it in a loop
+    assert _metrics_dirs(tmp) == []
