@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 __all__ = ["add_calibration_commands"]
 
 
 def cmd_recalibrate(args: argparse.Namespace) -> int:
+    from netralitas.cli.data_flags import read_options
     from netralitas.data.records import load_records
     from netralitas.training.recalibrate import recalibrate
 
@@ -23,7 +25,12 @@ def cmd_recalibrate(args: argparse.Namespace) -> int:
     output = args.output or f"{str(args.model_dir).rstrip('/')}-recalibrated"
     recalibrate(
         args.model_dir,
-        load_records(args.data, require_label=True, format=args.format),
+        load_records(
+            args.data,
+            read_options(args),
+            require_label=True,
+            log=lambda line: print(line, file=sys.stderr),
+        ),
         output,
         data_name=str(args.data),
         overrides=overrides,
@@ -33,7 +40,7 @@ def cmd_recalibrate(args: argparse.Namespace) -> int:
 
 
 def add_calibration_commands(sub: argparse._SubParsersAction) -> None:
-    from netralitas.data.records import FORMATS
+    from netralitas.cli.data_flags import add_data_flags
 
     p = sub.add_parser(
         "recalibrate",
@@ -48,7 +55,7 @@ def add_calibration_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--output", help="the new artifact folder (default: MODEL_DIR-recalibrated; must not exist)"
     )
-    p.add_argument("--format", default="auto", choices=FORMATS, help="data format")
+    add_data_flags(p)  # --format, --text-column ... --map: read the file as `train` would
     p.add_argument(
         "--precision-target", type=float, help="default: the one the model was trained with"
     )

@@ -282,3 +282,21 @@ C = 4.0
     )
     assert main(["evaluate", str(model), str(other), "--split", "test"]) == 2
     assert "none of these 1 rows" in capsys.readouterr().err
+
+
+def test_recalibrate_reads_an_agency_export_with_the_mapping_flags(tfidf_artifact, tmp_path):
+    rows = labelled_rows()
+    kelas = {"supportive": "dukung", "neutral": "netral"}
+    lines = ["tweet;kelas;akun"] + [
+        f"{r['text'].replace(';', ',')};{kelas[r['label']]};@asn_{i}" for i, r in enumerate(rows)
+    ]
+    export = tmp_path / "export.csv"
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "recal"
+    args = ["recalibrate", str(tfidf_artifact), str(export), "--output", str(out)]
+    flags = ["--text-column", "tweet", "--label-column", "kelas"]
+    maps = ["--map", "dukung=supportive", "--map", "netral=neutral"]
+    assert main([*args, *flags]) == 2  # dukung/netral are not the model's labels
+    assert not out.exists()
+    assert main([*args, *flags, *maps]) == 0
+    assert read_metadata(out).recalibrations[0].n == len(rows)

@@ -280,7 +280,8 @@ def fit_decisions(
     if unknown:
         raise DataError(
             f"labels {unknown} are not labels of the model ({list(model_labels)}); map them to "
-            "the model's labels or drop those posts"
+            "the model's labels (--map VALUE=LABEL, or data.label_map in a config) or drop "
+            "those posts"
         )
     y = np.array([index[label] for label in labels], dtype=np.int64)
     neutral_index = index[neutral]
