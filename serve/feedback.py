@@ -187,8 +187,17 @@ class FeedbackStore:
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
     def create(self) -> FeedbackStore:
-        """Create missing tables and add missing columns (nullable: old rows keep their values)."""
-        _metadata.create_all(self.engine)
+        """Create missing tables and add missing columns (nullable: old rows keep their values).
+
+        Several workers open one database at once: `create_all` checks, then creates, so another
+        process may create a table in between; the second attempt then finds every table."""
+        for attempt in range(3):
+            try:
+                _metadata.create_all(self.engine)
+                break
+            except (OperationalError, ProgrammingError):
+                if attempt == 2:
+                    raise
         for column in _ADDED_COLUMNS:
             self._add_column(column)
         if self.engine.dialect.name == "sqlite":

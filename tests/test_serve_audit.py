@@ -288,3 +288,19 @@ def test_export_upgrades_an_old_database_on_open(tmp_path):
 
 def test_normalize_reviewer():
     assert normalize_reviewer("  Rina\tWati ") == normalize_reviewer("rina wati") == "rina wati"
+
+
+def test_workers_opening_a_new_database_at_once_all_succeed(tmp_path):
+    """Two workers of one server create the same new database together: `create_all` checks then
+    creates, so one of them finds a table the other made in between (seen in CI)."""
+    import multiprocessing
+
+    for round_ in range(5):
+        url = database_url(str(tmp_path / f"new-{round_}.sqlite3"))
+        with multiprocessing.get_context("fork").Pool(4) as pool:
+            assert pool.map(_open_store, [url] * 4) == [True] * 4
+
+
+def _open_store(url: str) -> bool:
+    FeedbackStore(url).create().close()
+    return True
