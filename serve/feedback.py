@@ -189,14 +189,13 @@ class FeedbackStore:
     def create(self) -> FeedbackStore:
         """Create missing tables and add missing columns (nullable: old rows keep their values).
 
-        Several workers open one database at once: `create_all` checks, then creates, so another
-        process may create a table in between; the second attempt then finds every table."""
-        for attempt in range(3):
+        Several workers open one database at once: creating a table checks, then creates, so
+        another process may create it in between; a table that exists afterwards is fine."""
+        for table in _metadata.sorted_tables:
             try:
-                _metadata.create_all(self.engine)
-                break
+                table.create(self.engine, checkfirst=True)
             except (OperationalError, ProgrammingError):
-                if attempt == 2:
+                if not inspect(self.engine).has_table(table.name):
                     raise
         for column in _ADDED_COLUMNS:
             self._add_column(column)
