@@ -367,6 +367,10 @@ _WORD_RULES = (
 )  # fmt: skip
 
 
+# A post is read through twice when it is scored: by the model's text view, then by the Scorer
+# for the reviewers' signal (`obfuscation_signal`); the second read of a batch's posts is a cache
+# hit. Bounded: a batch of posts and their contexts fits, a stream of posts does not pile up.
+@functools.lru_cache(maxsize=4096)
 def deobfuscate(text: str) -> tuple[str, tuple[str, ...]]:
     """`text` with every kind of obfuscation undone, and the kinds found (in `KINDS` order).
 
