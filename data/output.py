@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from netralitas.data.atomic import atomic_file
 from netralitas.data.errors import DataError
 from netralitas.data.records import DataTable, json_default
 
@@ -149,9 +150,7 @@ def write_rows(rows: Sequence[dict[str, Any]], path: str | Path) -> None:
     path = Path(path)
     fmt = output_format(path)
     columns = list(dict.fromkeys(k for row in rows for k in row))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_file(path) as tmp:
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
@@ -166,6 +165,3 @@ def write_rows(rows: Sequence[dict[str, Any]], path: str | Path) -> None:
                 writer.writerow(columns)
                 for row in rows:
                     writer.writerow([_csv_cell(row.get(c)) for c in columns])
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from netralitas.data.atomic import atomic_file
 from netralitas.data.columns import ReadOptions
 from netralitas.data.errors import DataError
 from netralitas.data.labels import check_label_spellings
@@ -102,15 +103,8 @@ def _as_row(record: Record) -> dict[str, Any]:
 
 
 def write_jsonl(records: Sequence[Record | dict[str, Any]], path: str | Path) -> None:
-    """Write records as JSON Lines (UTF-8, one object per line), atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for record in records:
-                obj = record if isinstance(record, dict) else _as_row(record)
-                fh.write(json.dumps(obj, ensure_ascii=False, default=json_default) + "\n")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write records as JSON Lines (UTF-8, one object per line), atomically (`atomic_file`)."""
+    with atomic_file(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        for record in records:
+            obj = record if isinstance(record, dict) else _as_row(record)
+            fh.write(json.dumps(obj, ensure_ascii=False, default=json_default) + "\n")

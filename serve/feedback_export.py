@@ -10,14 +10,13 @@ once when their labels agree and left out, counted, when they do not.
 from __future__ import annotations
 
 import itertools
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import inspect
 
+from netralitas.data.records import write_jsonl
 from netralitas.serve.feedback import (
     FeedbackStore,
     FeedbackStoreError,
@@ -109,17 +108,7 @@ def export_feedback(url: str, output: str | Path) -> ExportSummary:
             repeated += len(same_text) - 1
     records.sort(key=lambda r: r["id"])
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for record in records:
-                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(output)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_jsonl(records, output)
     return ExportSummary(
         len(records),
         disagreements,
