@@ -1,5 +1,5 @@
 """The `netralitas` command line: train, evaluate, score, validate-fast, cascade, data validate,
-data split, serve, feedback export, api-key."""
+data split, serve, feedback export/audit, api-key."""
 
 from __future__ import annotations
 
@@ -302,6 +302,12 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     return export(args.db, args.output)
 
 
+def cmd_feedback_audit(args: argparse.Namespace) -> int:
+    from netralitas.serve.run import audit
+
+    return audit(args.db, args.item, args.key, args.reviewer, args.since, args.output)
+
+
 def cmd_api_key(args: argparse.Namespace) -> int:
     from netralitas.serve.run import api_key
 
@@ -499,6 +505,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", required=True, help="SQLite file or database URL of the service")
     p.add_argument("--output", required=True, help="JSONL file, readable by `netralitas train`")
     p.set_defaults(func=cmd_feedback_export)
+    p = feedback.add_parser(
+        "audit", help="who created, changed or adjudicated which verdict, when (oldest first)"
+    )
+    p.add_argument("--db", required=True, help="SQLite file or database URL of the service")
+    p.add_argument("--item", help="only this item id")
+    p.add_argument("--key", help="only what this API key name wrote")
+    p.add_argument("--reviewer", help="only this reviewer (any spelling: names are normalised)")
+    p.add_argument("--since", help="only from this time on (ISO 8601; UTC unless it says)")
+    p.add_argument(
+        "--output", help="write the rows to a .jsonl, .csv, .tsv or .parquet file (default: stdout)"
+    )
+    p.set_defaults(func=cmd_feedback_audit)
     p = sub.add_parser("api-key", help="make an API key and the hashed entry that configures it")
     p.add_argument("name", help="who holds the key, e.g. tim-monitoring-jabar")
     p.add_argument("--scopes", default="score", help="comma-separated: score,feedback,admin")

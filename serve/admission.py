@@ -7,18 +7,30 @@ Retry-After), so memory and queueing stay bounded by work, not by a count of req
 
 `RateLimiter` keeps two token buckets per key name (requests per minute and items per minute):
 each refills continuously, holds at most a minute's allowance, and a request that would overdraw
-either is refused (429) with the seconds until it would fit.
+either is refused (429) with the seconds until it would fit. The buckets live in one process by
+default, or in a database (`quota_store.SqlBuckets`) that every worker process shares.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["CostBudget", "OverBudget", "Quota", "RateLimited", "RateLimiter"]
+__all__ = [
+    "Bucket",
+    "BucketStore",
+    "CostBudget",
+    "MemoryBuckets",
+    "OverBudget",
+    "Quota",
+    "RateLimited",
+    "RateLimiter",
+]
 
 
 class OverBudget(RuntimeError):
@@ -88,66 +100,130 @@ class RateLimited(RuntimeError):
         self.quota, self.retry_after_s = quota, retry_after_s
 
 
-class _Bucket:
-    def __init__(self, per_minute: int, now: float) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0  # tokens per second
-        self.tokens = self.capacity
-        self.updated = now
+@dataclass(frozen=True)
+class Bucket:
+    """A token bucket's state: `tokens` left at time `updated` (seconds, the store's clock)."""
 
-    def refill(self, now: float) -> None:
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
+    tokens: float
+    updated: float
 
-    def wait_for(self, amount: float) -> float:
+
+@dataclass(frozen=True)
+class _Rule:
+    """One per-minute allowance: what it counts, its size, and its refill rate."""
+
+    what: str  # "requests" or "items"
+    per_minute: int
+
+    @property
+    def rate(self) -> float:  # tokens per second
+        return self.per_minute / 60.0
+
+    def refill(self, bucket: Bucket | None, now: float) -> float:
+        """Tokens in the bucket at `now` (a new bucket starts full)."""
+        if bucket is None:
+            return float(self.per_minute)
+        elapsed = max(0.0, now - bucket.updated)  # clocks of several machines may disagree
+        return min(float(self.per_minute), bucket.tokens + elapsed * self.rate)
+
+    def wait_for(self, tokens: float, amount: float) -> float:
         """Seconds until `amount` tokens are there (inf if more than the bucket holds)."""
-        if amount > self.capacity:
+        if amount > self.per_minute:
             return math.inf
-        return max(0.0, (amount - self.tokens) / self.rate)
+        return max(0.0, (amount - tokens) / self.rate)
 
-    def quota(self) -> Quota:
-        reset = (self.capacity - self.tokens) / self.rate
-        return Quota(int(self.capacity), int(self.tokens), math.ceil(reset))
+    def quota(self, tokens: float) -> Quota:
+        reset = (self.per_minute - tokens) / self.rate
+        return Quota(self.per_minute, int(tokens), math.ceil(reset))
+
+
+class BucketStore(Protocol):
+    """Where the buckets live. `update` reads the named buckets of a key, lets `change` compute
+    their new states from the current ones (None: not there yet) and stores what it returns,
+    atomically with respect to every other caller of the same store."""
+
+    def update(
+        self,
+        key: str,
+        names: Sequence[str],
+        change: Callable[[dict[str, Bucket | None]], dict[str, Bucket] | None],
+    ) -> None: ...
+
+
+class MemoryBuckets:
+    """The buckets of one process (one event loop: no locks needed)."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[tuple[str, str], Bucket] = {}
+
+    def update(self, key, names, change) -> None:
+        new = change({name: self._buckets.get((key, name)) for name in names})
+        for name, bucket in (new or {}).items():
+            self._buckets[(key, name)] = bucket
 
 
 class RateLimiter:
-    """Per key name: a requests-per-minute and an items-per-minute bucket (0 turns one off)."""
+    """Per key name: a requests-per-minute and an items-per-minute bucket (0 turns one off).
+
+    The buckets live in `store`: this process's memory by default; a `SqlBuckets` database when
+    several worker processes (or machines) serve one key ring, so that a key's quota is one quota
+    however many processes answer it, not one per process. `clock` is wall time for that reason:
+    every process (and machine) must read the same clock.
+    """
 
     def __init__(
         self,
         requests_per_minute: int,
         items_per_minute: int,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
+        store: BucketStore | None = None,
     ) -> None:
         self.requests_per_minute = requests_per_minute
         self.items_per_minute = items_per_minute
         self.clock = clock
-        self._buckets: dict[str, tuple[_Bucket | None, _Bucket | None]] = {}
+        self.store = store if store is not None else MemoryBuckets()
+        self._rules = [
+            _Rule(what, n)
+            for what, n in (("requests", requests_per_minute), ("items", items_per_minute))
+            if n > 0
+        ]
+
+    @property
+    def shared(self) -> bool:
+        """Whether the buckets are shared with other processes (a blocking database call)."""
+        return not isinstance(self.store, MemoryBuckets)
+
+    async def acharge(self, key: str, items: int) -> Quota | None:
+        """`charge` from the event loop: a shared store's database call runs in a thread."""
+        if self.shared:
+            return await asyncio.to_thread(self.charge, key, items)
+        return self.charge(key, items)
 
     def charge(self, key: str, items: int) -> Quota | None:
         """Take one request and `items` items from `key`'s buckets, or raise `RateLimited`
         (taking nothing). Returns the tightest bucket's state after the charge (None: no limit)."""
-        now = self.clock()
-        buckets = self._buckets.get(key)
-        if buckets is None:  # one pair per configured key name: bounded by the key ring
-            buckets = tuple(
-                _Bucket(n, now) if n > 0 else None
-                for n in (self.requests_per_minute, self.items_per_minute)
-            )
-            self._buckets[key] = buckets
-        requests, items_bucket = buckets
-        for bucket, asked, what in ((requests, 1, "requests"), (items_bucket, items, "items")):
-            if bucket is None:
-                continue
-            bucket.refill(now)
-            wait = bucket.wait_for(asked)
-            if wait > 0:
-                retry = max(1, math.ceil(wait)) if math.isfinite(wait) else 60
-                raise RateLimited(what, asked, bucket.quota(), retry)
-        for bucket, asked in ((requests, 1), (items_bucket, items)):
-            if bucket is not None:
-                bucket.tokens -= asked
-        active = [b for b in buckets if b is not None]
-        if not active:
+        if not self._rules:
             return None
-        return min((b.quota() for b in active), key=lambda q: q.remaining / max(q.limit, 1))
+        asked = {"requests": 1, "items": items}
+        now = self.clock()
+        outcome: list[Quota | RateLimited] = []
+
+        def change(current: dict[str, Bucket | None]) -> dict[str, Bucket] | None:
+            tokens = {r.what: r.refill(current[r.what], now) for r in self._rules}
+            for rule in self._rules:
+                wait = rule.wait_for(tokens[rule.what], asked[rule.what])
+                if wait > 0:
+                    retry = max(1, math.ceil(wait)) if math.isfinite(wait) else 60
+                    quota = rule.quota(tokens[rule.what])
+                    outcome.append(RateLimited(rule.what, asked[rule.what], quota, retry))
+                    return None
+            left = {r.what: tokens[r.what] - asked[r.what] for r in self._rules}
+            quotas = [r.quota(left[r.what]) for r in self._rules]
+            outcome.append(min(quotas, key=lambda q: q.remaining / max(q.limit, 1)))
+            return {what: Bucket(n, now) for what, n in left.items()}
+
+        self.store.update(key, [r.what for r in self._rules], change)
+        result = outcome[-1]
+        if isinstance(result, RateLimited):
+            raise result
+        return result

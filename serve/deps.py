@@ -16,7 +16,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from netralitas.model.backend import Classifier
 from netralitas.model.scorer import Scorer
-from netralitas.serve.admission import CostBudget, RateLimiter
+from netralitas.serve.admission import BucketStore, CostBudget, RateLimiter
 from netralitas.serve.auth import ApiKey, KeyRing, Scope
 from netralitas.serve.batcher import MicroBatcher
 from netralitas.serve.errors import ApiError
@@ -45,7 +45,9 @@ class ServiceState:
     def __post_init__(self) -> None:
         s = self.settings
         self.budget = CostBudget(s.max_inflight_tokens)
-        self.limiter = RateLimiter(s.rate_requests_per_minute, s.rate_items_per_minute)
+        self.limiter = RateLimiter(
+            s.rate_requests_per_minute, s.rate_items_per_minute, store=_bucket_store(s)
+        )
 
     @property
     def model(self) -> Classifier | None:
@@ -54,6 +56,18 @@ class ServiceState:
     @property
     def ready(self) -> bool:
         return self.scorer is not None and self.batcher is not None and self.store is not None
+
+
+def _bucket_store(settings: ServeSettings) -> BucketStore | None:
+    """The shared quota store the settings name (None: this process's memory)."""
+    if not settings.rate_limit_store or not (
+        settings.rate_requests_per_minute or settings.rate_items_per_minute
+    ):
+        return None
+    from netralitas.serve.feedback import database_url
+    from netralitas.serve.quota_store import SqlBuckets
+
+    return SqlBuckets(database_url(settings.rate_limit_store))
 
 
 @dataclass(frozen=True)

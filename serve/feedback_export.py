@@ -1,4 +1,5 @@
-"""`netralitas feedback export`: the reviewed items as training JSON Lines.
+"""`netralitas feedback export`: the reviewed items as training JSON Lines; and `feedback audit`:
+who changed which verdict when.
 
 The rows carry the field names the training loaders read (`id`, `text`, `context`, `label`,
 `source`): one row per item whose reviewers agree (each reviewer counted once, with their latest
@@ -9,6 +10,7 @@ once when their labels agree and left out, counted, when they do not.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,7 @@ from netralitas.serve.feedback import (
     normalize_reviewer,
 )
 
-__all__ = ["ExportSummary", "export_feedback"]
+__all__ = ["ExportSummary", "audit_trail", "export_feedback", "open_existing"]
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,9 @@ def _text_key(record: dict[str, Any]) -> str:
     return normalize_text(record["text"]) + " || " + (normalize_text(context) if context else "")
 
 
-def export_feedback(url: str, output: str | Path) -> ExportSummary:
-    """Write the reviewed items as training JSONL (atomically). Items in dispute are left out
-    unless adjudicated; a text is written once, or not at all when its items disagree."""
+def open_existing(url: str, what: str) -> FeedbackStore:
+    """The store of a database the service wrote (upgraded to this version's tables, rows kept);
+    `FeedbackStoreError` saying which database to pass when there is none. `what` is the task."""
     url = database_url(url)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         raise FeedbackStoreError(
@@ -79,13 +81,44 @@ def export_feedback(url: str, output: str | Path) -> ExportSummary:
             "named by NETRALITAS_FEEDBACK_DB (default feedback.sqlite3) or a database URL"
         )
     store = FeedbackStore(url)
+    if not inspect(store.engine).has_table(feedback_table.name):
+        store.close()
+        raise FeedbackStoreError(
+            f"{url} has no {feedback_table.name!r} table: nothing to {what}; pass the database "
+            "the service writes (NETRALITAS_FEEDBACK_DB)"
+        )
+    return store.create()
+
+
+def audit_trail(
+    url: str,
+    item_id: str | None = None,
+    key_name: str | None = None,
+    reviewer: str | None = None,
+    since: dt.datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The audit rows (who, when, old and new label, note), oldest first, filtered by item, key,
+    reviewer (spelled any way: names are compared normalised) and time."""
+    store = open_existing(url, "audit")
     try:
-        if not inspect(store.engine).has_table(feedback_table.name):
-            raise FeedbackStoreError(
-                f"{url} has no {feedback_table.name!r} table: nothing to export; pass the "
-                "database the service writes (NETRALITAS_FEEDBACK_DB)"
-            )
-        store.create()  # upgrade a database written by an older version (rows are kept)
+        rows = store.audit(item_id)
+    finally:
+        store.close()
+    wanted = normalize_reviewer(reviewer) if reviewer is not None else None
+    return [
+        row
+        for row in rows
+        if (key_name is None or row["key_name"] == key_name)
+        and (wanted is None or row["reviewer"] == wanted)
+        and (since is None or row["at"] >= since)
+    ]
+
+
+def export_feedback(url: str, output: str | Path) -> ExportSummary:
+    """Write the reviewed items as training JSONL (atomically). Items in dispute are left out
+    unless adjudicated; a text is written once, or not at all when its items disagree."""
+    store = open_existing(url, "export")
+    try:
         adjudications = {k: v["label"] for k, v in store.adjudications().items()}
         disagreements = adjudicated = 0
         by_text: dict[str, list[dict[str, Any]]] = {}

@@ -109,13 +109,13 @@ async def score(
     except ApiError as exc:
         raise _counted(service, exc) from None
     try:
-        quota = service.limiter.charge(key.name, len(body.items))
+        quota = await service.limiter.acharge(key.name, len(body.items))
     except RateLimited as exc:
         raise _counted(
             service, RateLimitExceeded(str(exc), exc.retry_after_s, exc.quota.headers())
         ) from None
-    if quota is not None:
-        response.headers.update(quota.headers())
+    quota_headers = quota.headers() if quota is not None else {}
+    response.headers.update(quota_headers)
     try:
         with service.budget.admit(cost.tokens):
             results = await score_within(service, body, request, seconds)
@@ -126,10 +126,11 @@ async def score(
                 503,
                 "queue_full" if isinstance(exc, QueueFull) else "over_capacity",
                 f"the service is at capacity ({exc}); retry after {settings.retry_after_s} s",
-                headers={"Retry-After": str(settings.retry_after_s)},
+                headers={"Retry-After": str(settings.retry_after_s)} | quota_headers,
             ),
         ) from None
-    except ApiError as exc:  # 504 deadline, 499 client gone
+    except ApiError as exc:  # 504 deadline, 499 client gone: the quota was spent all the same
+        exc.headers = {**quota_headers, **(exc.headers or {})}
         raise _counted(service, exc) from None
     if settings.log_text:
         for item, result in zip(body.items, results, strict=True):
@@ -342,6 +343,14 @@ async def model_details(service: Ready, key: AnyKey) -> Any:
             explain_max_items=settings.explain_max_items,
             max_text_chars=settings.max_text_chars,
             max_body_bytes=settings.max_body_bytes,
+            max_request_tokens=settings.max_request_tokens,
+            max_inflight_tokens=settings.max_inflight_tokens,
+            explain_max_words=settings.explain_max_words,
+            request_timeout_s=settings.request_timeout_s,
+            requests_per_minute=settings.rate_requests_per_minute,
+            items_per_minute=settings.rate_items_per_minute,
+            quota_scope="shared" if service.limiter.shared else "process",
+            workers=settings.workers,
         ),
     )
 

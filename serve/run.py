@@ -6,6 +6,7 @@ command pays for FastAPI, uvicorn or SQLAlchemy.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
     from netralitas.serve.settings import ServeSettings
 
-__all__ = ["api_key", "export", "serve", "worker_app"]
+__all__ = ["api_key", "audit", "export", "serve", "worker_app"]
 
 
 def serve(
@@ -70,12 +71,18 @@ _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 def _uvicorn_options(settings: ServeSettings) -> dict[str, Any]:
+    from netralitas.serve.http_protocol import HeaderTimeoutProtocol
+
     return {
+        # h11 with a deadline for every request's headers (serve/http_protocol.py).
+        "http": functools.partial(
+            HeaderTimeoutProtocol, header_timeout_s=settings.header_timeout_s
+        ),
         "access_log": False,  # it would repeat our request log line (which has the request id)
         "timeout_graceful_shutdown": 10,
         # One caller must not stall the server: idle connections close, the number of open
         # connections and tasks has a ceiling (503 beyond it), and h11 buffers at most this much
-        # of a request line and headers. uvicorn has no header-read timeout of its own.
+        # of a request line and headers.
         "timeout_keep_alive": settings.keep_alive_s,
         "limit_concurrency": settings.limit_concurrency,
         "h11_max_incomplete_event_size": settings.max_header_bytes,
@@ -87,8 +94,10 @@ def _serve_workers(settings: ServeSettings, host: str, port: int) -> int:
 
     Each worker is a fresh (spawned) interpreter that builds its app with `worker_app`, from the
     same NETRALITAS_* variables, and loads the model in its lifespan before it accepts a
-    connection. Their Prometheus metrics go to files in a directory made for this run (set before
-    the workers import prometheus_client, removed at exit) and `/metrics` sums them.
+    connection. A directory made for this run (removed at exit) holds their Prometheus metrics
+    (set before the workers import prometheus_client; `/metrics` sums them) and, unless
+    NETRALITAS_RATE_LIMIT_STORE names a database, the SQLite file of the per-key quotas that they
+    share. The in-flight budget stays per worker: each worker has its own model and queue.
 
     Killing this parent with SIGKILL leaves its workers running on the port: stop it with SIGTERM,
     or kill its process group (what systemd or a container runtime does).
@@ -99,8 +108,12 @@ def _serve_workers(settings: ServeSettings, host: str, port: int) -> int:
 
     os.environ["NETRALITAS_MODEL_DIR"] = str(settings.model_dir)
     os.environ["NETRALITAS_PROFILES"] = json.dumps(list(settings.profiles))
-    metrics_dir = tempfile.mkdtemp(prefix="netralitas-metrics-")
+    run_dir = tempfile.mkdtemp(prefix="netralitas-run-")
+    metrics_dir = os.path.join(run_dir, "metrics")
+    os.mkdir(metrics_dir)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    if not settings.rate_limit_store:  # one quota per key across the workers, not one per worker
+        os.environ["NETRALITAS_RATE_LIMIT_STORE"] = os.path.join(run_dir, "quotas.sqlite3")
     try:
         config = uvicorn.Config(
             "netralitas.serve.run:worker_app",
@@ -113,7 +126,7 @@ def _serve_workers(settings: ServeSettings, host: str, port: int) -> int:
         supervisor = Multiprocess(config, sockets=[config.bind_socket()])
         supervisor.run()
     finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        shutil.rmtree(run_dir, ignore_errors=True)
     # A worker whose model failed to load exits with uvicorn's start-up failure, which stops the
     # parent (uvicorn does not restart it): exit 1, as the single-process server does.
     failed = any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes)
@@ -146,6 +159,49 @@ def export(db: str, output: str) -> int:
         f"repeated text(s) with the same label, and {summary.conflicting_texts} text(s) "
         f"({summary.conflicting_items} item(s)) labelled differently under different ids"
     )
+    return 0
+
+
+def audit(
+    db: str,
+    item: str | None,
+    key_name: str | None,
+    reviewer: str | None,
+    since: str | None,
+    output: str | None,
+) -> int:
+    """Print (or write) the audit trail of the feedback store, oldest first."""
+    import datetime as dt
+
+    from netralitas.data.output import output_format, write_rows
+    from netralitas.serve.feedback import FeedbackStoreError
+    from netralitas.serve.feedback_export import audit_trail
+
+    try:
+        start = dt.datetime.fromisoformat(since) if since else None
+    except ValueError:
+        print(
+            f"error: --since {since!r} is not a date; expected e.g. 2029-06-01 or "
+            "2029-06-01T08:00+07:00",
+            file=sys.stderr,
+        )
+        return 2
+    if start is not None and start.tzinfo is None:
+        start = start.replace(tzinfo=dt.UTC)  # stored times are UTC
+    try:
+        if output:
+            output_format(output)  # an unknown suffix fails before the database is read
+        rows = audit_trail(db, item, key_name, reviewer, start)
+    except (FeedbackStoreError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    rows = [row | {"at": row["at"].isoformat()} for row in rows]
+    if output:
+        write_rows(rows, output)
+        print(f"wrote {len(rows)} audit row(s) to {output}", file=sys.stderr)
+    else:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
     return 0
 
 

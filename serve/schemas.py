@@ -225,6 +225,37 @@ class Limits(_Out):
     explain_max_items: int = Field(description="Items per request with `explain`.", examples=[32])
     max_text_chars: int = Field(description="Characters per text and context.", examples=[5000])
     max_body_bytes: int = Field(description="Bytes per request body.", examples=[2_000_000])
+    max_request_tokens: int = Field(
+        description="Estimated tokens of work per score request (~4 characters a token; an "
+        "explained item costs its tokens once per occluded variant); over it: 413.",
+        examples=[2_000_000],
+    )
+    max_inflight_tokens: int = Field(
+        description="Estimated tokens of work one worker admits at once; beyond it: 503.",
+        examples=[8_000_000],
+    )
+    explain_max_words: int = Field(
+        description="Occluded variants (words) per request with `explain`.", examples=[2048]
+    )
+    request_timeout_s: float = Field(
+        description="Seconds before a score request answers 504 (`X-Request-Timeout` may "
+        "shorten it).",
+        examples=[30.0],
+    )
+    requests_per_minute: int = Field(
+        description="Score requests per key per minute (0: no limit); over it: 429.",
+        examples=[1200],
+    )
+    items_per_minute: int = Field(
+        description="Items scored per key per minute (0: no limit); over it: 429.",
+        examples=[60000],
+    )
+    quota_scope: Literal["process", "shared"] = Field(
+        description="`shared`: the per-minute quotas hold across every worker using the same "
+        "quota store; `process`: one worker process keeps them.",
+        examples=["shared"],
+    )
+    workers: int = Field(description="Worker processes of this server.", examples=[1])
 
 
 class ModelDetails(_Out):

@@ -100,6 +100,13 @@ class ServeSettings(BaseSettings):
         le=3_600.0,
         description="seconds a request's whole body may take to arrive before a 408",
     )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0.0,
+        le=600.0,
+        description="seconds a request's line and headers may take from their first byte (from "
+        "the connection's opening for its first request) before a 408 and a closed connection",
+    )
     keep_alive_s: int = Field(
         default=5, ge=1, le=300, description="seconds an idle keep-alive connection stays open"
     )
@@ -167,6 +174,12 @@ class ServeSettings(BaseSettings):
     )
     rate_items_per_minute: int = Field(
         default=60_000, ge=0, description="items scored per key per minute (0: no limit)"
+    )
+    rate_limit_store: str = Field(
+        default="",
+        description="where the per-key quota buckets live: empty, in this process; a SQLite path "
+        "or a postgresql+psycopg:// URL shared by every worker and machine serving the same keys "
+        "(`--workers N` uses a SQLite file of its own when empty)",
     )
     # -- end of admission settings.
 

@@ -165,6 +165,8 @@ def test_a_full_budget_is_503_with_retry_after(real, tmp_path):
     held, second, refused = asyncio.run(_in_app(app, run))
     assert (held.status_code, second.status_code) == (200, 200)
     assert refused.status_code == 503 and refused.headers["retry-after"] == "4"
+    # The refused request was charged to the key's quota: its answer says what is left.
+    assert int(refused.headers["ratelimit-remaining"]) < int(held.headers["ratelimit-remaining"])
     assert refused.json()["error"]["code"] == "over_capacity"
     assert "admits 1000 at once" in refused.json()["error"]["message"]
 
@@ -190,6 +192,7 @@ def test_a_deadline_answers_504_and_drops_the_work_not_started(real, tmp_path):
 
     late, waited, after = asyncio.run(_in_app(app, run))
     assert late.status_code == 504 and 0.15 < waited < 2
+    assert {"ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"} <= set(late.headers)
     error = late.json()["error"]
     assert error["code"] == "deadline_exceeded" and "deadline of 0.2 s" in error["message"]
     assert after.status_code == 200

@@ -114,6 +114,37 @@ def test_every_change_is_audited(client):
     assert times == sorted(times) and all(t.utcoffset() == dt.timedelta(0) for t in times)
 
 
+def test_the_audit_command_prints_and_filters_the_trail(client, db, tmp_path, capsys):
+    post(client, TEAM, id="cli-1", reviewer="rina")
+    post(client, TEAM, id="cli-1", reviewer="rina", label="neutral", note="berita")
+    post(client, auth("reviewer"), id="cli-2")
+    assert main(["feedback", "audit", "--db", str(db), "--item", "cli-1"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["action"], r["old_label"], r["new_label"], r["note"]) for r in rows] == [
+        ("created", None, "supportive", None),
+        ("updated", "supportive", "neutral", "berita"),
+    ]
+    assert main(["feedback", "audit", "--db", str(db), "--reviewer", " RINA "]) == 0
+    rina = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rina and {r["reviewer"] for r in rina} == {"rina"}
+    assert main(["feedback", "audit", "--db", str(db), "--key", "reviewer"]) == 0
+    by_key = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {r["key_name"] for r in by_key} == {"reviewer"}
+    assert "cli-2" in {r["item_id"] for r in by_key} and "cli-1" not in {
+        r["item_id"] for r in by_key
+    }
+    future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
+    assert main(["feedback", "audit", "--db", str(db), "--since", future]) == 0
+    assert capsys.readouterr().out == ""
+    out = tmp_path / "audit.csv"
+    assert main(["feedback", "audit", "--db", str(db), "--output", str(out)]) == 0
+    assert "item_id" in out.read_text(encoding="utf-8-sig").splitlines()[0]
+    assert main(["feedback", "audit", "--db", str(db), "--since", "kemarin"]) == 2
+    assert "not a date" in capsys.readouterr().err
+    assert main(["feedback", "audit", "--db", str(tmp_path / "none.sqlite3")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
 def test_item_ids_with_slashes_have_an_audit(client):
     assert post(client, TEAM, id="fb/2029/7", reviewer="rina").status_code == 201
     response = client.get("/v1/feedback/fb%2F2029%2F7/audit", headers=auth("admin"))

@@ -250,6 +250,14 @@ def test_model_endpoint_describes_the_artifact(client, model):
         "explain_max_items": MAX_EXPLAINED,
         "max_text_chars": MAX_CHARS,
         "max_body_bytes": MAX_BODY,
+        "max_request_tokens": 2_000_000,
+        "max_inflight_tokens": 8_000_000,
+        "explain_max_words": 2_048,
+        "request_timeout_s": 30.0,
+        "requests_per_minute": 1_200,
+        "items_per_minute": 60_000,
+        "quota_scope": "process",
+        "workers": 1,
     }
 
 

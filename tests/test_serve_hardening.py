@@ -4,10 +4,12 @@ loads, key hygiene and revocation without restart, HTTP timeouts and caps, offli
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import shutil
 import signal
+import socket
 import string
 import threading
 import time
@@ -23,6 +25,7 @@ from netralitas.serve import app as app_module
 from netralitas.serve.app import create_app
 from netralitas.serve.auth import KeyFileRing, hash_key, new_key
 from netralitas.serve.guards import BodyTimeoutMiddleware
+from netralitas.serve.http_protocol import HeaderTimeoutProtocol
 from netralitas.serve.settings import ServeSettings
 
 from .serve_support import (
@@ -322,6 +325,7 @@ def test_serve_passes_the_http_caps_to_uvicorn(tfidf_artifact, monkeypatch):
         "KEEP_ALIVE_S": "7",
         "LIMIT_CONCURRENCY": "64",
         "MAX_HEADER_BYTES": "8192",
+        "HEADER_TIMEOUT_S": "3.5",
         "API_KEYS": key_entries(),
     }.items():
         monkeypatch.setenv(f"NETRALITAS_{name}", value)
@@ -330,6 +334,67 @@ def test_serve_passes_the_http_caps_to_uvicorn(tfidf_artifact, monkeypatch):
     assert config.timeout_keep_alive == 7
     assert config.limit_concurrency == 64
     assert config.h11_max_incomplete_event_size == 8192
+    assert config.http.func is HeaderTimeoutProtocol
+    assert config.http.keywords == {"header_timeout_s": 3.5}
+
+
+def _read_until_closed(sock: socket.socket, limit_s: float) -> tuple[bytes, float]:
+    """What the server sends until it closes the connection, and how long that took."""
+    start, received = time.monotonic(), b""
+    sock.settimeout(limit_s)
+    while chunk := sock.recv(4096):
+        received += chunk
+    return received, time.monotonic() - start
+
+
+def test_headers_have_a_deadline_silent_and_slow_connections_get_408(tfidf_artifact, tmp_path):
+    settings = {
+        "NETRALITAS_FEEDBACK_DB": str(tmp_path / "f.db"),
+        "NETRALITAS_HEADER_TIMEOUT_S": "1",
+        "NETRALITAS_KEEP_ALIVE_S": "30",  # the header deadline, not keep-alive, must close these
+    }
+    with running_server(tfidf_artifact, tmp_path, settings) as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        # A connection that never sends a byte (uvicorn alone would keep it open).
+        with socket.create_connection((host, int(port))) as silent:
+            received, took = _read_until_closed(silent, 10)
+        assert received.startswith(b"HTTP/1.1 408") and 0.8 < took < 3, (received, took)
+        # Slowloris: a request line, then one header byte every 0.2 s, never finishing.
+        with socket.create_connection((host, int(port))) as slow:
+            slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            start = time.monotonic()
+            with contextlib.suppress(OSError):
+                while time.monotonic() - start < 5:
+                    slow.sendall(b"X")
+                    time.sleep(0.2)
+            received, _ = _read_until_closed(slow, 10)
+        assert b"408" in received and time.monotonic() - start < 3
+        # A keep-alive connection: each request's headers get their own deadline.
+        with socket.create_connection((host, int(port))) as kept:
+            request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+            for _ in range(2):
+                kept.sendall(request)
+                assert _one_response(kept).startswith(b"HTTP/1.1 200")
+                time.sleep(0.7)  # 1.4 s on one connection: more than one header deadline
+            kept.sendall(request)
+            assert _one_response(kept).startswith(b"HTTP/1.1 200")
+
+
+def _one_response(sock: socket.socket) -> bytes:
+    """One whole response (headers and a Content-Length body) from a keep-alive connection."""
+    sock.settimeout(5)
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += sock.recv(4096)
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = int(
+        next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[
+            1
+        ]
+    )
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head + b"\r\n\r\n" + body
 
 
 def test_a_real_server_with_a_model_that_cannot_load_exits_1(tfidf_artifact, tmp_path):

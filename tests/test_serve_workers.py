@@ -1,5 +1,6 @@
 """`netralitas serve --workers 2`: two processes on one port share the feedback store (verdicts
-survive SIGKILL of the whole process group) and one `/metrics` that counts both workers' requests."""
+survive SIGKILL of the whole process group), one `/metrics` that counts both workers' requests, and
+one per-key quota (not one per worker)."""
 
 from __future__ import annotations
 
@@ -45,8 +46,18 @@ def _feedback_requests(metrics: str) -> float:
     return sum(float(m.group(2)) for m in re.finditer(pattern, metrics, re.M))
 
 
-def _metrics_dirs(tmp: Path) -> list[Path]:
-    return sorted(tmp.glob("netralitas-metrics-*"))
+def _run_dirs(tmp: Path) -> list[Path]:
+    return sorted(tmp.glob("netralitas-run-*"))
+
+
+async def _score_statuses(url: str, n: int) -> list[int]:
+    limits = httpx.Limits(max_keepalive_connections=0)  # new connections: both workers answer
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+        body = {"items": [{"text": "Pilih nomor 2 demi Garut"}]}
+        responses = await asyncio.gather(
+            *(client.post("/v1/score", json=body, headers=auth()) for _ in range(n))
+        )
+    return [r.status_code for r in responses]
 
 
 def _pids_counting_requests(metrics_dir: Path) -> set[int]:
@@ -66,12 +77,27 @@ def test_two_workers_share_feedback_and_metrics_and_survive_sigkill(tfidf_artifa
     db = tmp_path / "shared.sqlite3"
     tmp = tmp_path / "tmp"  # where the server makes its metrics directory (tempfile's TMPDIR)
     tmp.mkdir()
-    env = {"NETRALITAS_FEEDBACK_DB": str(db), "TMPDIR": str(tmp)}
+    env = {
+        "NETRALITAS_FEEDBACK_DB": str(db),
+        "TMPDIR": str(tmp),
+        "NETRALITAS_RATE_REQUESTS_PER_MINUTE": "10",
+    }
     server = start_server(tfidf_artifact, tmp_path, env, args=["--workers", "2"], new_session=True)
     try:
         wait_ready(server, 60)
-        (metrics_dir,) = _metrics_dirs(tmp)
+        (run_dir,) = _run_dirs(tmp)
+        metrics_dir = run_dir / "metrics"
         assert asyncio.run(_post_verdicts(server.url)) == [201] * N_VERDICTS
+        # 10 score requests a minute for the key, whichever worker answers: of 20 sent at once,
+        # 10 pass (11 if a token refilled meanwhile; one per 6 s), the rest get 429. The workers
+        # keep the quota in the run's SQLite file (test_serve_quota_store.py shows that processes
+        # sharing it never spend more than the allowance; the kernel may hand every connection
+        # here to one worker, so this test checks the wiring).
+        statuses = asyncio.run(_score_statuses(server.url, 20))
+        assert set(statuses) == {200, 429} and 10 <= statuses.count(200) <= 11, statuses
+        quotas = sqlite3.connect(run_dir / "quotas.sqlite3")
+        buckets = quotas.execute("SELECT key_name, bucket FROM netralitas_rate_buckets").fetchall()
+        assert sorted(buckets) == [("ops", "items"), ("ops", "requests")]
         metrics = httpx.get(f"{server.url}/metrics", headers=auth("admin")).text
         assert _feedback_requests(metrics) == N_VERDICTS  # counted once each, over both workers
         assert 'netralitas_model_info{kind="tfidf",name="uji",version="1.0"} 1.0' in metrics
@@ -93,13 +119,13 @@ def test_two_workers_share_feedback_and_metrics_and_survive_sigkill(tfidf_artifa
     restarted = start_server(tfidf_artifact, tmp_path, env, args=["--workers", "2"])
     try:
         wait_ready(restarted, 60)
-        assert len(_metrics_dirs(tmp)) == 2  # a fresh one; SIGKILL left the old one behind
+        assert len(_run_dirs(tmp)) == 2  # a fresh one; SIGKILL left the old one behind
         again = httpx.post(f"{restarted.url}/v1/feedback", json=_verdict(3), headers=auth())
         assert again.status_code == 200 and again.json()["status"] == "unchanged"
     finally:
         stop_server(restarted)  # SIGTERM: the parent stops its workers and removes its directory
     assert restarted.process.returncode == 0, restarted.output()
-    assert _metrics_dirs(tmp) == [metrics_dir]
+    assert _run_dirs(tmp) == [run_dir]
 
 
 def test_workers_with_a_model_that_cannot_load_exit_1_and_clean_up(tfidf_artifact, tmp_path):
@@ -117,4 +143,4 @@ def test_workers_with_a_model_that_cannot_load_exit_1_and_clean_up(tfidf_artifac
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.process.pid, signal.SIGKILL)
     assert "failed to start" in server.output()  # uvicorn does not restart it in a loop
-    assert _metrics_dirs(tmp) == []
+    assert _run_dirs(tmp) == []
