@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from .postgres_support import fresh_database
 from .sample_data import NEUTRAL, SUPPORTIVE
 from .serve_support import auth, start_server, stop_server, wait_ready
 
@@ -144,3 +145,39 @@ def test_workers_with_a_model_that_cannot_load_exit_1_and_clean_up(tfidf_artifac
             os.killpg(server.process.pid, signal.SIGKILL)
     assert "failed to start" in server.output()  # uvicorn does not restart it in a loop
     assert _run_dirs(tmp) == []
+
+
+def test_two_workers_on_postgres_keep_every_acknowledged_verdict_across_sigkill(
+    tfidf_artifact, tmp_path, postgres_url
+):
+    """The store several machines share: feedback and quotas in one PostgreSQL database."""
+    from sqlalchemy import create_engine
+    from sqlalchemy import text as sql
+
+    url = fresh_database(postgres_url, "workers")
+    env = {
+        "NETRALITAS_FEEDBACK_DB": url,
+        "NETRALITAS_RATE_LIMIT_STORE": url,
+        "NETRALITAS_RATE_REQUESTS_PER_MINUTE": "10",
+    }
+    server = start_server(tfidf_artifact, tmp_path, env, args=["--workers", "2"], new_session=True)
+    try:
+        wait_ready(server, 60)
+        assert asyncio.run(_post_verdicts(server.url)) == [201] * N_VERDICTS
+        statuses = asyncio.run(_score_statuses(server.url, 20))
+        assert 10 <= statuses.count(200) <= 11 and statuses.count(429) >= 9, statuses
+        os.killpg(server.process.pid, signal.SIGKILL)  # right after the last acknowledgement
+        server.process.wait(timeout=15)
+    finally:
+        if server.process.poll() is None:
+            os.killpg(server.process.pid, signal.SIGKILL)
+            server.process.wait(timeout=15)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            stored = [r[0] for r in conn.execute(sql("SELECT item_id FROM feedback"))]
+            buckets = conn.execute(sql("SELECT key_name, bucket FROM netralitas_rate_buckets"))
+            assert sorted(map(tuple, buckets)) == [("ops", "items"), ("ops", "requests")]
+    finally:
+        engine.dispose()
+    assert sorted(stored) == sorted(f"w{i}" for i in range(N_VERDICTS))
