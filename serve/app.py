@@ -99,6 +99,7 @@ def _batcher(model: Classifier, state: ServiceState) -> MicroBatcher:
         max_wait_s=s.max_wait_ms / 1000 if s.batching else 0.0,
         queue_size=s.queue_size,
         max_batch_chars=s.max_batch_chars,  # issue 15: long work is split into bounded chunks
+        max_chunk_s=s.max_chunk_ms / 1000,
         observer=state.metrics.observe_batch,
         thread_setup=_thread_setup(s),
     )

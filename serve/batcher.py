@@ -8,7 +8,10 @@ busy, new requests queue up and form the next batch at once; when requests are c
 batcher also waits at most `max_wait_s` after a request arrives for batch-mates.
 
 A model call (a chunk) holds at most `max_batch_size` items and, past its first item, at most
-`max_batch_chars` characters. A request with more work (an explanation of 32 long posts is
+`max_batch_chars` characters, and no more characters than the model reads in about `max_chunk_s`
+at the speed measured on the recent chunks of this server (characters are what the batcher can
+count before the call; how long they take depends on the model, its inference path and the
+machine, so it is learned, not configured). A request with more work (an explanation of 32 long posts is
 thousands of occluded variants) is split across chunks, and the requests waiting take turns
 between chunks (round robin): a one-item request sent beside a long one waits for at most the
 chunk that is running and shares the next one, instead of waiting for the whole long request.
@@ -43,6 +46,9 @@ from netralitas.model.backend import Classifier
 __all__ = ["BatchObserver", "MicroBatcher", "Prediction", "QueueFull"]
 
 log = logging.getLogger("netralitas.serve")
+
+# Chunks of fewer characters are not timed: the model call's fixed cost would dominate.
+_TIMED_CHARS = 2_000
 
 # Called after each model call with (items in the batch, queue wait of each request, seconds).
 BatchObserver = Callable[[int, list[float], float], None]
@@ -99,6 +105,7 @@ class MicroBatcher:
         max_wait_s: float = 0.005,
         queue_size: int = 256,
         max_batch_chars: int | None = None,
+        max_chunk_s: float | None = None,
         observer: BatchObserver | None = None,
         thread_setup: Callable[[], None] | None = None,
     ) -> None:
@@ -112,6 +119,8 @@ class MicroBatcher:
         self.model = model
         self.max_batch_size = max_batch_size
         self.max_batch_chars = max_batch_chars
+        self.max_chunk_s = max_chunk_s or None
+        self._seconds_per_char: float | None = None  # measured on chunks of >= _TIMED_CHARS
         self.max_wait_s = max_wait_s
         self.queue_size = queue_size
         self.observer = observer
@@ -230,12 +239,13 @@ class MicroBatcher:
                 room -= extra
         chunk: list[_Slice] = []
         chars = 0
+        limit = self._chars_per_chunk()
         for job, n in zip(jobs, wanted, strict=True):
             start = end = job.done
             full = False
             while end < start + n:
                 length = len(job.texts[end]) + len(job.contexts[end] or "")
-                capped = self.max_batch_chars is not None and chars + length > self.max_batch_chars
+                capped = limit is not None and chars + length > limit
                 if capped and (chunk or end > start):  # the first item goes, however long
                     full = True
                     break
@@ -251,6 +261,23 @@ class MicroBatcher:
             + [job for job in jobs if id(job) in served and job.remaining]
         )
         return chunk
+
+    def _chars_per_chunk(self) -> float | None:
+        """The characters one chunk may hold: `max_batch_chars`, and what the model reads in
+        `max_chunk_s` at its measured speed (None: no cap)."""
+        limits = [self.max_batch_chars] if self.max_batch_chars is not None else []
+        if self.max_chunk_s is not None and self._seconds_per_char:
+            limits.append(self.max_chunk_s / self._seconds_per_char)
+        return min(limits) if limits else None
+
+    def _learn_speed(self, chars: int, seconds: float) -> None:
+        """Update the seconds-per-character estimate from a chunk long enough that the call's
+        fixed cost does not dominate (a moving average, so the estimate follows the load)."""
+        if chars < _TIMED_CHARS:
+            return
+        measured = seconds / chars
+        old = self._seconds_per_char
+        self._seconds_per_char = measured if old is None else 0.7 * old + 0.3 * measured
 
     def _infer(
         self, texts: list[str], contexts: list[str | None]
@@ -284,6 +311,7 @@ class MicroBatcher:
         proba, truncated, seconds = await asyncio.get_running_loop().run_in_executor(
             self._executor, self._infer, texts, contexts
         )
+        self._learn_speed(sum(map(len, texts)) + sum(len(c or "") for c in contexts), seconds)
         waits = []
         offset = 0
         for part in chunk:

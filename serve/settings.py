@@ -163,6 +163,13 @@ class ServeSettings(BaseSettings):
         ge=1_000,
         description="characters per model call past its first item; longer work is split in chunks",
     )
+    max_chunk_ms: float = Field(
+        default=150.0,
+        ge=0.0,
+        le=60_000.0,
+        description="a model call's target length: longer work is split so that a request that "
+        "arrives meanwhile waits about this long (speed measured as the server runs; 0: off)",
+    )
     request_timeout_s: float = Field(
         default=30.0,
         gt=0.0,

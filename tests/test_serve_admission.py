@@ -372,6 +372,45 @@ def test_chunks_are_bounded_by_characters_too():
     assert result.proba.shape == (11, 2)
 
 
+def test_chunks_shrink_to_the_time_target_at_the_measured_speed():
+    model = SlowModel(per_item=0.02)  # 20 ms per 1,000-character item: 20 us a character
+
+    async def run():
+        batcher = MicroBatcher(model, max_batch_size=64, max_wait_s=0.0, max_chunk_s=0.05)
+        await batcher.start()
+        try:
+            await batcher.predict(["x" * 1_000] * 30)
+            return batcher._seconds_per_char
+        finally:
+            await batcher.stop()
+
+    seconds_per_char = asyncio.run(run())
+    # The first chunk, unmeasured, takes all 30 items; then 50 ms buys about 2 items of 1,000.
+    assert len(model.calls[0]) == 30 and 1.5e-5 < seconds_per_char < 4e-5
+    model.calls.clear()
+
+    async def again():
+        batcher = MicroBatcher(model, max_batch_size=64, max_wait_s=0.0, max_chunk_s=0.05)
+        batcher._seconds_per_char = seconds_per_char
+        await batcher.start()
+        try:
+            await batcher.predict(["x" * 1_000] * 12 + ["tiny"] * 3)
+        finally:
+            await batcher.stop()
+
+    asyncio.run(again())
+    # ~2,500 characters a chunk (the estimate moves a little with each timed chunk).
+    assert max(sum(map(len, c)) for c in model.calls) <= 3_100 and len(model.calls) >= 5
+
+
+def test_small_chunks_do_not_teach_the_speed():
+    batcher = MicroBatcher(SlowModel(), max_chunk_s=0.05)
+    batcher._learn_speed(500, 0.01)  # a call's fixed cost, not its speed
+    assert batcher._seconds_per_char is None and batcher._chars_per_chunk() is None
+    batcher._learn_speed(10_000, 0.1)
+    assert batcher._chars_per_chunk() == pytest.approx(5_000)
+
+
 def test_long_explanations_and_short_scoring_share_the_model_through_the_app(real, tmp_path):
     model = SlowModel(per_item=0.002)
     app = _app(real, tmp_path, model, max_batch_size=20, max_wait_ms=0.0)
