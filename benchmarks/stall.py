@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_load import RawClient, start_server  # noqa: E402
+from api_load import RawClient, start_server
 
 HEAVY_LIMITS = [
     "NETRALITAS_MAX_REQUEST_TOKENS=100000000",
