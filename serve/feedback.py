@@ -44,7 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import text as sql
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError
 
 __all__ = [
     "FeedbackConflict",
@@ -190,11 +190,12 @@ class FeedbackStore:
         """Create missing tables and add missing columns (nullable: old rows keep their values).
 
         Several workers open one database at once: creating a table checks, then creates, so
-        another process may create it in between; a table that exists afterwards is fine."""
+        another process may create it in between (SQLite says the table exists, PostgreSQL
+        reports a unique violation in its catalogue); a table that exists afterwards is fine."""
         for table in _metadata.sorted_tables:
             try:
                 table.create(self.engine, checkfirst=True)
-            except (OperationalError, ProgrammingError):
+            except DBAPIError:
                 if not inspect(self.engine).has_table(table.name):
                     raise
         for column in _ADDED_COLUMNS:
@@ -216,7 +217,7 @@ class FeedbackStore:
         try:
             with self.engine.begin() as conn:
                 conn.execute(sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
-        except (OperationalError, ProgrammingError):
+        except DBAPIError:
             # Another process opening the same database may have added it a moment earlier.
             if column.name not in self._columns(table):
                 raise

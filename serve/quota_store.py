@@ -31,7 +31,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError
 
 from netralitas.serve.admission import Bucket
 
@@ -84,7 +84,7 @@ class SqlBuckets:
             event.listen(self.engine, "begin", _sqlite_begin)
         try:
             buckets_table.create(self.engine, checkfirst=True)
-        except (OperationalError, ProgrammingError):
+        except DBAPIError:
             # Another worker opening the same database created it a moment earlier.
             if not inspect(self.engine).has_table(buckets_table.name):
                 raise
