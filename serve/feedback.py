@@ -22,7 +22,8 @@ new columns are added as nullable, so every stored row stays as it was.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -53,6 +54,7 @@ __all__ = [
     "FeedbackStore",
     "FeedbackStoreError",
     "database_url",
+    "despite_others",
     "normalize_reviewer",
 ]
 
@@ -171,6 +173,21 @@ def _insert(engine: Engine, table: Table):
     return insert(table)
 
 
+def despite_others(change: Callable[[], None], done: Callable[[], bool], tries: int = 6) -> None:
+    """Run the schema `change`; when it fails, accept that another process made it (`done`), or
+    try again after a short wait (up to ~1.6 s in all) before letting the error through."""
+    for attempt in range(tries):
+        try:
+            change()
+            return
+        except DBAPIError:
+            if done():
+                return
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.05 * 2**attempt)
+
+
 def _audit(conn: Connection, **row: Any) -> None:
     conn.execute(audit_table.insert().values(**row))
 
@@ -190,14 +207,15 @@ class FeedbackStore:
         """Create missing tables and add missing columns (nullable: old rows keep their values).
 
         Several workers open one database at once: creating a table checks, then creates, so
-        another process may create it in between (SQLite says the table exists, PostgreSQL
-        reports a unique violation in its catalogue); a table that exists afterwards is fine."""
+        another process may create it in between (SQLite says the table exists or, while the
+        other's transaction is open, that the database is locked; PostgreSQL reports a unique
+        violation in its catalogue). A table that exists afterwards is fine; otherwise the
+        creation is tried again, a few times."""
         for table in _metadata.sorted_tables:
-            try:
-                table.create(self.engine, checkfirst=True)
-            except DBAPIError:
-                if not inspect(self.engine).has_table(table.name):
-                    raise
+            despite_others(
+                lambda t=table: t.create(self.engine, checkfirst=True),
+                lambda t=table: inspect(self.engine).has_table(t.name),
+            )
         for column in _ADDED_COLUMNS:
             self._add_column(column)
         if self.engine.dialect.name == "sqlite":
@@ -214,13 +232,13 @@ class FeedbackStore:
         if column.name in self._columns(table):
             return
         kind = column.type.compile(dialect=self.engine.dialect)
-        try:
+
+        def add() -> None:
             with self.engine.begin() as conn:
                 conn.execute(sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
-        except DBAPIError:
-            # Another process opening the same database may have added it a moment earlier.
-            if column.name not in self._columns(table):
-                raise
+
+        # Another process opening the same database may be adding it at the same moment.
+        despite_others(add, lambda: column.name in self._columns(table))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -31,9 +31,9 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 
 from netralitas.serve.admission import Bucket
+from netralitas.serve.feedback import despite_others
 
 __all__ = ["SqlBuckets", "buckets_table"]
 
@@ -82,12 +82,11 @@ class SqlBuckets:
         if self.sqlite:
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
-        try:
-            buckets_table.create(self.engine, checkfirst=True)
-        except DBAPIError:
-            # Another worker opening the same database created it a moment earlier.
-            if not inspect(self.engine).has_table(buckets_table.name):
-                raise
+        # Every worker opens the store at start: another may be creating the table meanwhile.
+        despite_others(
+            lambda: buckets_table.create(self.engine, checkfirst=True),
+            lambda: inspect(self.engine).has_table(buckets_table.name),
+        )
 
     def update(
         self,
