@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install demo test lint format clean serve postgres-bin
+.PHONY: help install demo test lint format clean serve postgres-bin browser-bin
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -35,7 +35,16 @@ postgres-bin: ## install the PostgreSQL server binaries for the tests (Debian, a
 	       && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } \
 	  || echo "PostgreSQL not installed: its tests will be skipped (as root on Debian: apt-get install postgresql)"
 
-test: $(STAMP) postgres-bin ## lint, then run the test suite
+# The browser tests (tests/test_browser.py) drive headless Chromium with Selenium; Debian's chromium
+# and chromium-driver always match in version (the emoji font makes the screenshots readable).
+# Without them those tests are skipped. Never fails the build.
+browser-bin: ## install headless Chromium and its driver for the browser tests (Debian, as root), if missing
+	@{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	       && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-color-emoji >/dev/null; } \
+	  || echo "Chromium not installed: the browser tests will be skipped (as root on Debian: apt-get install chromium chromium-driver)"
+
+test: $(STAMP) postgres-bin browser-bin ## lint, then run the test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from netralitas.cli.base_model import add_base_model_commands
 from netralitas.cli.calibrate import add_calibration_commands
+from netralitas.cli.cases import add_cases_command
 from netralitas.cli.data import add_data_commands
 from netralitas.cli.data_flags import add_data_flags, data_overrides, read_options
 from netralitas.cli.text import add_text_commands
@@ -482,6 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_base_model_commands(sub)
     add_calibration_commands(sub)
     add_text_commands(sub)
+    add_cases_command(sub)
 
     p = sub.add_parser("serve", help="run the scoring API (settings: NETRALITAS_* variables)")
     p.add_argument("model_dir")

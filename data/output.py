@@ -2,9 +2,16 @@
 
 One flat row per input row, in input order: `id` (the input's id with its type, or the 1-based row
 number), `label`, `decision`, `score`, `score_<label>` for every model label, `truncated`,
-`obfuscation` (when the scorer reports it), `model_name`, `model_version`, then the input's columns
-chosen by `--keep-columns` (default all; one named like an output column is written as
-`input_<name>`, e.g. the true `label` of a labelled file becomes `input_label`).
+`obfuscation` (when the scorer reports it); when the file has an `action` column, `action`,
+`judged` (what the model read: `post`, `comment`, `caption`, `shared post`, `liked post`;
+model/actions.py) and `judged_field` (`text` or `context`: the field read, which explanation spans
+index); the file's `account`, `posted_at` and `url` when it has those columns; with `explain`,
+`explanation` (a list of `{start, end, weight, text, field}`, empty for cleared posts);
+`model_name`, `model_version`, then the input's columns chosen by `--keep-columns` (default all;
+one named like an output column is written as `input_<name>`, e.g. the true `label` of a labelled
+file becomes `input_label`; `action`, `account`, `posted_at` and `url`, written already, are not
+repeated). Which columns appear depends on the file's columns only, never on its rows, so every
+batch of a file read in parts has the same columns.
 """
 
 from __future__ import annotations
@@ -22,7 +29,15 @@ from netralitas.data.records import DataTable, json_default
 if TYPE_CHECKING:
     from netralitas.model.scorer import ScoredPost
 
-__all__ = ["OUTPUT_FORMATS", "keep_columns", "output_format", "scored_rows", "write_rows"]
+__all__ = [
+    "OUTPUT_FORMATS",
+    "arrow_table",
+    "csv_cell",
+    "keep_columns",
+    "output_format",
+    "scored_rows",
+    "write_rows",
+]
 
 OUTPUT_FORMATS = {
     ".jsonl": "jsonl",
@@ -31,6 +46,9 @@ OUTPUT_FORMATS = {
     ".tsv": "tsv",
     ".parquet": "parquet",
 }
+# Record fields read from columns of these names: written from the record (normalised: a blank
+# cell is null, an action lower-cased), instead of as the input's own column.
+_RECORD_COLUMNS = ("action", "account", "posted_at", "url")
 
 
 def output_format(path: str | Path) -> str:
@@ -72,13 +90,24 @@ def _as_list(value: Any) -> list[str]:
 
 
 def scored_rows(
-    table: DataTable, posts: Sequence[ScoredPost], labels: Sequence[str], keep: Sequence[str]
+    table: DataTable,
+    posts: Sequence[ScoredPost],
+    labels: Sequence[str],
+    keep: Sequence[str],
+    *,
+    explain: bool = False,
 ) -> list[dict[str, Any]]:
-    """Flat output rows for `posts` (one per row of `table`, same order)."""
+    """Flat output rows for `posts` (one per row of `table`, same order): a whole file, or one
+    batch of a file read in parts (`table.first_row` numbers its rows without an id)."""
     if len(posts) != len(table.rows):
         raise ValueError(f"{len(posts)} scored posts for {len(table.rows)} rows")
+    with_actions = "action" in table.columns
+    present = [c for c in _RECORD_COLUMNS if c in table.columns and c not in table.roles.values()]
+    keep = [c for c in keep if c not in present]
     out = []
-    for row_id, post, raw in zip(table.ids(), posts, table.rows, strict=True):
+    for row_id, post, raw, record in zip(
+        table.ids(), posts, table.rows, table.records, strict=True
+    ):
         row: dict[str, Any] = {
             "id": row_id,
             "label": post.label,
@@ -89,6 +118,14 @@ def scored_rows(
         }
         if hasattr(post, "obfuscation"):
             row["obfuscation"] = _as_list(post.obfuscation)
+        if with_actions:
+            row["action"] = record.action
+            row["judged"] = getattr(post, "judged", "post")
+            row["judged_field"] = getattr(post, "judged_field", "text")
+        for name in present:
+            row[name] = getattr(record, name)  # "action" is there already: same value
+        if explain:
+            row["explanation"] = _explanation(post)
         row["model_name"] = post.model_name
         row["model_version"] = post.model_version
         for column in keep:
@@ -100,7 +137,16 @@ def scored_rows(
     return out
 
 
-def _csv_cell(value: Any) -> Any:
+def _explanation(post: ScoredPost) -> list[dict[str, Any]]:
+    field = getattr(post, "judged_field", "text")
+    return [
+        {"start": a.start, "end": a.end, "weight": a.weight, "text": a.text, "field": field}
+        for a in getattr(post, "explanation", None) or ()
+    ]
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell for `value`: lists of scalars joined with "; ", nested values as JSON."""
     if value is None:
         return ""
     if isinstance(value, list | tuple) and all(isinstance(v, str | int | float) for v in value):
@@ -112,7 +158,7 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-def _arrow_table(rows: Sequence[dict[str, Any]], columns: list[str]):
+def arrow_table(rows: Sequence[dict[str, Any]], columns: list[str]):
     """A pyarrow table, one typed column per key; a column of mixed types (ids that are text in
     some rows and numbers in others) is written as text."""
     import pyarrow as pa
@@ -154,7 +200,7 @@ def write_rows(rows: Sequence[dict[str, Any]], path: str | Path) -> None:
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            pq.write_table(_arrow_table(rows, columns), tmp)
+            pq.write_table(arrow_table(rows, columns), tmp)
         elif fmt == "jsonl":
             with open(tmp, "w", encoding="utf-8") as fh:
                 for row in rows:
@@ -164,4 +210,4 @@ def write_rows(rows: Sequence[dict[str, Any]], path: str | Path) -> None:
                 writer = csv.writer(fh, delimiter="\t" if fmt == "tsv" else ",")
                 writer.writerow(columns)
                 for row in rows:
-                    writer.writerow([_csv_cell(row.get(c)) for c in columns])
+                    writer.writerow([csv_cell(row.get(c)) for c in columns])

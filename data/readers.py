@@ -14,11 +14,20 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from netralitas.data.errors import DataError
 
-__all__ = ["FORMATS", "RawTable", "guess_format", "read_raw", "sniff_delimiter"]
+__all__ = [
+    "FORMATS",
+    "RawTable",
+    "csv_rows",
+    "guess_format",
+    "jsonl_rows",
+    "read_raw",
+    "sniff_delimiter",
+    "text_encoding",
+]
 
 FORMATS = ("auto", "jsonl", "csv", "parquet", "xlsx", "label-studio", "doccano")
 
@@ -34,29 +43,39 @@ class RawTable:
     columns: list[str] = field(default_factory=list)
 
 
+def jsonl_rows(fh: IO[str], path: Path | str) -> Iterator[Row]:
+    """The rows of an open JSON Lines text stream, one at a time (`path` names it in errors)."""
+    for number, line in enumerate(fh, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(
+                f"{path}, line {number}: not valid JSON ({exc.msg} at column {exc.colno}); "
+                "each line must be one JSON object"
+            ) from exc
+        if not isinstance(obj, dict):
+            raise DataError(
+                f"{path}, line {number}: expected a JSON object, found {type(obj).__name__}"
+            )
+        yield f"line {number}", obj
+
+
 def _jsonl(path: Path) -> Iterator[Row]:
     with open(path, encoding="utf-8-sig") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(
-                    f"{path}, line {number}: not valid JSON ({exc.msg} at column {exc.colno}); "
-                    "each line must be one JSON object"
-                ) from exc
-            if not isinstance(obj, dict):
-                raise DataError(
-                    f"{path}, line {number}: expected a JSON object, found {type(obj).__name__}"
-                )
-            yield f"line {number}", obj
+        yield from jsonl_rows(fh, path)
+
+
+def text_encoding(head: bytes) -> str:
+    """The encoding of a CSV file from its first bytes: UTF-16 with a byte-order mark, else UTF-8
+    (with or without one)."""
+    return "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
 
 
 def _text_encoding(path: Path) -> str:
     with open(path, "rb") as fh:
-        head = fh.read(4)
-    return "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+        return text_encoding(fh.read(4))
 
 
 _QUOTED = re.compile(r'"[^"]*"')
@@ -72,25 +91,30 @@ def sniff_delimiter(header: str, suffix: str = "") -> str:
     return best if counts[best] else ","
 
 
-def _csv(path: Path) -> RawTable:
+def csv_rows(fh: IO[str], path: Path | str, suffix: str = "") -> tuple[list[str], Iterator[Row]]:
+    """The columns of an open CSV text stream and a generator of its rows, one at a time.
+
+    The separator is sniffed from the header line; `fh` must be at its start (a text stream that
+    can seek back to it). Blank rows are skipped; a short row gets None for its missing cells.
+    """
     csv.field_size_limit(1 << 24)  # long posts and articles exceed csv's 128 KiB default
-    with open(path, encoding=_text_encoding(path), newline="") as fh:
-        header_line = fh.readline()
-        delimiter = sniff_delimiter(header_line, path.suffix.lower())
-        fh.seek(0)  # the decoder is reset and skips the byte-order mark again
-        reader = csv.reader(fh, delimiter=delimiter)
-        header = next(reader, None)
-        if not header or not any(h.strip() for h in header):
-            return RawTable("csv", [], [])
-        names = [h.strip() for h in header]
-        seen: set[str] = set()
-        for name in names:
-            if name and name in seen:
-                raise DataError(
-                    f"{path}: column {name!r} appears twice in the header; rename one of them"
-                )
-            seen.add(name)
-        rows: list[Row] = []
+    header_line = fh.readline()
+    delimiter = sniff_delimiter(header_line, suffix)
+    fh.seek(0)  # the decoder is reset and skips the byte-order mark again
+    reader = csv.reader(fh, delimiter=delimiter)
+    header = next(reader, None)
+    if not header or not any(h.strip() for h in header):
+        return [], iter(())
+    names = [h.strip() for h in header]
+    seen: set[str] = set()
+    for name in names:
+        if name and name in seen:
+            raise DataError(
+                f"{path}: column {name!r} appears twice in the header; rename one of them"
+            )
+        seen.add(name)
+
+    def rows() -> Iterator[Row]:
         start = reader.line_num + 1
         for values in reader:
             where, start = f"line {start}", reader.line_num + 1
@@ -104,8 +128,15 @@ def _csv(path: Path) -> RawTable:
                 )
             row = {n: v for n, v in zip(names, values, strict=False) if n}
             row.update({n: None for n in names[len(values) :] if n})
-            rows.append((where, row))
-    return RawTable("csv", rows, [n for n in names if n])
+            yield where, row
+
+    return [n for n in names if n], rows()
+
+
+def _csv(path: Path) -> RawTable:
+    with open(path, encoding=_text_encoding(path), newline="") as fh:
+        columns, rows = csv_rows(fh, path, path.suffix.lower())
+        return RawTable("csv", list(rows), columns)
 
 
 def _parquet(path: Path) -> RawTable:

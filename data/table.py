@@ -27,7 +27,15 @@ from netralitas.data.labels import check_label_spellings
 from netralitas.data.readers import read_raw
 from netralitas.model.records import Record
 
-__all__ = ["ROLES", "DataTable", "load_table"]
+__all__ = [
+    "ROLES",
+    "DataTable",
+    "ids_as_integers",
+    "load_table",
+    "resolve_roles",
+    "table_of_rows",
+    "whole_number_ids",
+]
 
 MAX_ERRORS_SHOWN = 20
 ROLES = ("text", "label", "context", "id")  # record fields read from a column the user may name
@@ -64,6 +72,10 @@ class DataTable:
     dropped: Counter[str] = field(default_factory=Counter)  # rows dropped by the map, per value
     label_map: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # A batch of a file read in parts (batch scoring): the 1-based number of its first row, and
+    # whether the file's ids are text (None: decided from these rows, as for a whole file).
+    first_row: int = 1
+    text_ids: bool | None = None
 
     @property
     def extra_columns(self) -> list[str]:
@@ -76,8 +88,11 @@ class DataTable:
         column = self.roles.get("id")
         given = [row.get(column) if column else None for row in self.rows]
         given = [None if _blank(v) else v for v in given]
-        as_text = any(isinstance(v, str) for v in given)
-        return [v if v is not None else (str(i) if as_text else i) for i, v in enumerate(given, 1)]
+        as_text = any(isinstance(v, str) for v in given) if self.text_ids is None else self.text_ids
+        return [
+            v if v is not None else (str(i) if as_text else i)
+            for i, v in enumerate(given, self.first_row)
+        ]
 
     def describe(self) -> list[str]:
         """What reading did beyond the schema: columns mapped or not used, labels mapped."""
@@ -141,7 +156,14 @@ def _resolve(
         "context": names.context or "context",
         "id": names.id or "id",
     }
-    required = {"text": True, "label": require_label, "context": names.context is not None}
+    # A file of likes and reactions may have no text column at all (they have no text of their
+    # own); every row is still checked: a post without text is an error naming its row.
+    text_optional = names.text == "text" and "action" in columns
+    required = {
+        "text": not text_optional,
+        "label": require_label,
+        "context": names.context is not None,
+    }
     required["id"] = names.id is not None
     for role, name in wanted.items():
         if name in columns:
@@ -162,15 +184,27 @@ def _resolve(
     return roles, notes
 
 
+def whole_number_ids(values: Sequence[Any]) -> bool:
+    """Whether CSV id cells are all whole numbers (no leading zeros, or blank) that fit 64 bits:
+    then they are read as integers, so that ids come back as the numbers they were in the
+    spreadsheet."""
+    values = [None if _blank(v) else v for v in values]
+    return all(
+        v is None or (isinstance(v, str) and _WHOLE_NUMBER.fullmatch(v) and abs(int(v)) < 2**63)
+        for v in values
+    )
+
+
+def ids_as_integers(rows: Sequence[tuple[str, dict[str, Any]]], column: str) -> None:
+    """Turn the CSV id cells of `rows` into integers (blank cells into None), in place."""
+    for _, row in rows:
+        value = row.get(column)
+        row[column] = None if _blank(value) else int(value)
+
+
 def _whole_numbers(rows: list[tuple[str, dict[str, Any]]], column: str) -> None:
-    """CSV cells are text: an id column of whole numbers (no leading zeros) becomes integers,
-    so that ids come back as the numbers they were in the spreadsheet."""
-    values = [None if _blank(row.get(column)) else row.get(column) for _, row in rows]
-    if all(v is None or (isinstance(v, str) and _WHOLE_NUMBER.fullmatch(v)) for v in values):
-        numbers = [None if v is None else int(v) for v in values]
-        if all(n is None or abs(n) < 2**63 for n in numbers):
-            for (_, row), n in zip(rows, numbers, strict=True):
-                row[column] = n
+    if whole_number_ids([row.get(column) for _, row in rows]):
+        ids_as_integers(rows, column)
 
 
 def _describe(err: dict[str, Any], roles: dict[str, str], extra: dict[str, Any]) -> str:
@@ -236,6 +270,72 @@ def _validate(
     return records
 
 
+def resolve_roles(
+    columns: Sequence[str],
+    options: ReadOptions,
+    path: str | Path,
+    *,
+    require_label: bool = True,
+    schema_fallback: bool = False,
+) -> tuple[dict[str, str], list[str]]:
+    """Which column of a file with `columns` each record field is read from (and notes on
+    fallbacks); `DataError` when a named or required column is missing."""
+    return _resolve(columns, options.columns, Path(path), require_label, schema_fallback)
+
+
+def table_of_rows(
+    path: str | Path,
+    raw_rows: Sequence[tuple[str, dict[str, Any]]],
+    columns: list[str],
+    roles: dict[str, str],
+    options: ReadOptions,
+    *,
+    require_label: bool = True,
+    notes: Sequence[str] = (),
+    first_row: int = 1,
+    text_ids: bool | None = None,
+) -> DataTable:
+    """Map and validate rows as read (all of a file, or one batch of it read in parts): the
+    record fields from `roles`, label values through the map; one `DataError` listing every bad
+    row. `first_row` and `text_ids` number a batch's rows without an id as the whole file would.
+    """
+    path = Path(path)
+    used = set(roles.values())
+    label_map = options.label_map
+    mapped: list[tuple[str, dict[str, Any]]] = []
+    rows: list[dict[str, Any]] = []
+    values: Counter[str] = Counter()
+    dropped: Counter[str] = Counter()
+    for where, row in raw_rows:
+        fields, extra = _fields(row, roles, used)
+        label = fields.get("label")
+        if not _blank(label):
+            value = label if isinstance(label, str) else str(label)
+            values[value] += 1
+            fields["label"] = map_label(value, label_map)
+            if not fields["label"]:  # VALUE= in the map: drop from labelled data
+                if require_label:
+                    dropped[value] += 1
+                    continue
+                fields["label"] = None
+        mapped.append((where, {**fields, "extra": extra}))
+        rows.append(row)
+    records = _validate(mapped, path, require_label, roles)
+    return DataTable(
+        path,
+        records,
+        rows,
+        list(columns),
+        roles,
+        values,
+        dropped,
+        dict(label_map),
+        list(notes),
+        first_row,
+        text_ids,
+    )
+
+
 def load_table(
     path: str | Path,
     options: ReadOptions | None = None,
@@ -262,34 +362,13 @@ def load_table(
     roles, notes = _resolve(raw.columns, options.columns, path, require_label, schema_fallback)
     if raw.format == "csv" and "id" in roles:
         _whole_numbers(raw.rows, roles["id"])
-    used = set(roles.values())
-    label_map = options.label_map
-    mapped: list[tuple[str, dict[str, Any]]] = []
-    rows: list[dict[str, Any]] = []
-    values: Counter[str] = Counter()
-    dropped: Counter[str] = Counter()
-    for where, row in raw.rows:
-        fields, extra = _fields(row, roles, used)
-        label = fields.get("label")
-        if not _blank(label):
-            value = label if isinstance(label, str) else str(label)
-            values[value] += 1
-            fields["label"] = map_label(value, label_map)
-            if not fields["label"]:  # VALUE= in the map: drop from labelled data
-                if require_label:
-                    dropped[value] += 1
-                    continue
-                fields["label"] = None
-        mapped.append((where, {**fields, "extra": extra}))
-        rows.append(row)
-    records = _validate(mapped, path, require_label, roles)
-    if require_label:
-        check_label_spellings(values, label_map, str(path))
-    if not records:
-        raise DataError(f"{path}: every row was dropped by the label map ({dict(dropped)})")
-    table = DataTable(
-        path, records, rows, raw.columns, roles, values, dropped, dict(label_map), notes
+    table = table_of_rows(
+        path, raw.rows, raw.columns, roles, options, require_label=require_label, notes=notes
     )
+    if require_label:
+        check_label_spellings(table.label_values, options.label_map, str(path))
+    if not table.records:
+        raise DataError(f"{path}: every row was dropped by the label map ({dict(table.dropped)})")
     if log is not None and table.summary():
         log(table.summary())
     return table

@@ -22,6 +22,7 @@ from netralitas.evaluation.evasion import evasion_suite
 from netralitas.evaluation.metrics import check_labels, evaluate_predictions
 from netralitas.evaluation.robustness import default_perturbations, robustness
 from netralitas.evaluation.slices import MIN_SLICE_SIZE, slice_keys, slice_metrics
+from netralitas.model.actions import judged_proba, training_view
 from netralitas.model.artifact import ArtifactMetadata
 from netralitas.model.backend import Classifier
 from netralitas.model.decision import decide, side_scores
@@ -114,7 +115,8 @@ def evaluate_model(
     meta = model.metadata_
     check_labels(np.asarray([r.label for r in records], dtype=object), meta.labels)
     profiles = model_profiles(model) if profiles is None else tuple(profiles)
-    proba = model.predict_proba([r.text for r in records], [r.context for r in records])
+    # Each post read as the Scorer reads it for its action (a like: the post it likes).
+    proba = judged_proba(model, records)
     y = [r.label or "" for r in records]
     result = evaluate_predictions(proba, y, meta, [r.tag for r in records], seed=seed)
     scores = side_scores(proba, meta.labels, meta.neutral_label)
@@ -124,7 +126,9 @@ def evaluate_model(
     result["slices"] = slice_metrics(y, decided, scores, meta, keys, min_slice_size)
     if with_robustness:
         perturbations = default_perturbations(profiles, seed=seed)
-        result["robustness"] = robustness(model, records, proba, perturbations)
+        # Perturbed as read: a like's liked post (a share's caption with its shared post).
+        views = [training_view(r) for r in records]
+        result["robustness"] = robustness(model, views, proba, perturbations)
         scorer = Scorer(model)
         scored = scorer.decide(records, proba)
         result["evasion"] = evasion_suite(scorer, records, seed=seed, scored=scored)

@@ -5,6 +5,11 @@
                       -> ScoredPost (+ explanation: spans into the text as sent)
                                     (+ the kinds of obfuscation undone: a signal for reviewers)
 
+What is read depends on the action (model/actions.py): a like is judged on the post it likes, a
+share on the higher of its caption (with the shared post) and the shared post alone. Each post's
+readings are scored in the same model call (`ReadingPlan`), and the ScoredPost says what was
+judged and which field (`text` or `context`) its explanation's spans index.
+
 Callers never rebuild a step: `score` runs the whole path; the API, which batches the model calls
 of many requests together, runs the same steps one by one (`decide`, then `explanation_plan` and
 `explain`) around its own model calls. Either way the decision rule and the explanation rule are
@@ -27,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from netralitas.model.actions import Reading, ReadingPlan, readings
 from netralitas.model.backend import Classifier
 from netralitas.model.decision import Decision, decide, side_scores
 from netralitas.model.explain import Attribution, attribute, group_spans, occluded_texts, word_spans
@@ -48,6 +54,10 @@ class ScoredPost:
     (`model/text/deobfuscate.py`, e.g. `("invisible", "confusable")`; stretched letters are read
     through but not listed, ordinary posts are full of them): someone hiding words from a filter
     is itself worth a reviewer's look.
+
+    `judged` says what the model read (`post`, `comment`, `caption`, `shared post`, `liked
+    post`: model/actions.py) and `judged_field` which field of the record that is (`text` or
+    `context`); the explanation's spans are offsets into that field.
     """
 
     id: str
@@ -60,6 +70,9 @@ class ScoredPost:
     model_version: str
     explanation: tuple[Attribution, ...] | None = None
     obfuscation: tuple[str, ...] = ()
+    action: str | None = None
+    judged: str = "post"
+    judged_field: str = "text"
 
     def as_row(self) -> dict[str, Any]:
         """The output row of `netralitas score` (JSON Lines)."""
@@ -70,6 +83,9 @@ class ScoredPost:
             "score": self.score,
             "scores": self.scores,
             "obfuscation": list(self.obfuscation),
+            "action": self.action,
+            "judged": self.judged,
+            "judged_field": self.judged_field,
             "model": {"name": self.model_name, "version": self.model_version},
         }
 
@@ -142,10 +158,10 @@ class Scorer:
         )
         for start in range(0, len(records), batch_size):
             batch = records[start : start + batch_size]
-            texts, contexts = _columns(batch)
-            proba = self.model.predict_proba(texts, contexts)
-            truncated = self.model.truncated(texts, contexts)
-            scored = self.decide(batch, proba, truncated, first_row=start + 1)
+            reading = ReadingPlan.of(batch)
+            proba = self.model.predict_proba(reading.texts, reading.contexts)
+            truncated = self.model.truncated(reading.texts, reading.contexts)
+            scored = self.decide(batch, proba, truncated, first_row=start + 1, plan=reading)
             if explain:
                 plan = self.explanation_plan(batch, scored)
                 occluded = (
@@ -163,15 +179,25 @@ class Scorer:
         proba: np.ndarray,
         truncated: np.ndarray | None = None,
         first_row: int = 1,
+        plan: ReadingPlan | None = None,
     ) -> list[ScoredPost]:
-        """ScoredPosts from the model's probabilities `(n, len(labels))` for `records`.
+        """ScoredPosts from the model's probabilities for `records`.
 
-        A record without an id gets its 1-based position (`first_row` is the first one's).
+        With `plan` (`ReadingPlan.of(records)`), `proba` has one row per reading of the plan and
+        each post is decided on its reading with the highest side score (model/actions.py);
+        without, one row per record, read as its first reading. A record without an id gets its
+        1-based position (`first_row` is the first one's).
         """
         meta = self.metadata
+        cut = np.zeros(len(proba), dtype=bool) if truncated is None else np.asarray(truncated)
+        if plan is None:
+            chosen: list[Reading] = [readings(record)[0] for record in records]
+        else:
+            rows = plan.pick(side_scores(proba, meta.labels, meta.neutral_label))
+            proba, cut = proba[rows], cut[rows]
+            chosen = [plan.readings[j] for j in rows]
         labels, decisions = decide(proba, meta)
         scores = side_scores(proba, meta.labels, meta.neutral_label)
-        cut = np.zeros(len(records), dtype=bool) if truncated is None else truncated
         return [
             ScoredPost(
                 id=record.id if record.id is not None else str(first_row + i),
@@ -185,7 +211,10 @@ class Scorer:
                 truncated=bool(cut[i]),
                 model_name=meta.name,
                 model_version=meta.version,
-                obfuscation=obfuscation_signal(record.text),
+                obfuscation=obfuscation_signal(chosen[i].text),
+                action=record.action,
+                judged=chosen[i].judged,
+                judged_field=chosen[i].field,
             )
             for i, record in enumerate(records)
         ]
@@ -198,10 +227,11 @@ class Scorer:
         for i, (record, post) in enumerate(zip(records, scored, strict=True)):
             if post.decision == "clear":
                 continue
-            spans = group_spans(word_spans(record.text), self.max_spans)
+            read = _judged_reading(record, post)
+            spans = group_spans(word_spans(read.text), self.max_spans)
             plan.spans[i] = (spans, len(plan.texts))
-            plan.texts.extend(occluded_texts(record.text, spans))
-            plan.contexts.extend([record.context] * len(spans))
+            plan.texts.extend(occluded_texts(read.text, spans))
+            plan.contexts.extend([read.context] * len(spans))
         return plan
 
     def explain(
@@ -223,7 +253,7 @@ class Scorer:
         out = list(scored)
         for i, (spans, first) in plan.spans.items():
             weights = attribute(
-                records[i].text,
+                _judged_reading(records[i], scored[i]).text,
                 spans,
                 scored[i].score,
                 occluded[first : first + len(spans)],
@@ -234,18 +264,27 @@ class Scorer:
 
     def explain_one(self, record: Record) -> tuple[Attribution, ...]:
         """The explanation of one post whatever its decision (error analysis looks at cleared
-        false negatives too): the same spans and rule as `score(..., explain=True)`."""
-        proba = self.model.predict_proba([record.text], [record.context])
-        post = self.decide([record], proba)[0]
-        spans = group_spans(word_spans(record.text), self.max_spans)
+        false negatives too): the same readings, spans and rule as `score(..., explain=True)`.
+        The spans index the field the ScoredPost's `judged_field` names (`explain_scored`)."""
+        return self.explain_scored(record).explanation or ()
+
+    def explain_scored(self, record: Record) -> ScoredPost:
+        """One post scored and explained whatever its decision (see `explain_one`)."""
+        reading = ReadingPlan.of([record])
+        proba = self.model.predict_proba(reading.texts, reading.contexts)
+        post = self.decide([record], proba, plan=reading)[0]
+        read = _judged_reading(record, post)
+        spans = group_spans(word_spans(read.text), self.max_spans)
         if not spans:
-            return ()
+            return post
         plan = ExplanationPlan(
-            occluded_texts(record.text, spans), [record.context] * len(spans), {0: (spans, 0)}
+            occluded_texts(read.text, spans), [read.context] * len(spans), {0: (spans, 0)}
         )
         occluded = self.model.predict_proba(plan.texts, plan.contexts)
-        return self.explain([record], [post], plan, occluded)[0].explanation or ()
+        return self.explain([record], [post], plan, occluded)[0]
 
 
-def _columns(records: Sequence[Record]) -> tuple[list[str], list[str | None]]:
-    return [r.text for r in records], [r.context for r in records]
+def _judged_reading(record: Record, post: ScoredPost) -> Reading:
+    """The reading of `record` that `post` was decided on."""
+    options = readings(record)
+    return next((r for r in options if r.judged == post.judged), options[0])

@@ -33,6 +33,7 @@ from netralitas.serve.feedback import FeedbackStore
 from netralitas.serve.guards import BodyTimeoutMiddleware, MethodFilterMiddleware
 from netralitas.serve.limits import BodyLimitMiddleware
 from netralitas.serve.metrics import Metrics, ObservabilityMiddleware
+from netralitas.serve.pages import add_pages
 from netralitas.serve.routes import router
 from netralitas.serve.schemas import ProfileInfo
 from netralitas.serve.settings import ServeSettings, get_settings
@@ -247,6 +248,7 @@ def create_app(
     app.openapi = _openapi_with_labels(app, state)  # type: ignore[method-assign]
     install_error_handlers(app)
     app.include_router(router)
+    add_pages(app)  # /review, /cek, /pedoman and their assets (issue 17)
     # Added last = outermost: the observability middleware also sees the 413s of the body limit,
     # the 408s of the body timeout (which wraps the body limit's reading) and the 501s.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

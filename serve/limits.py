@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from netralitas.model.actions import readings
 from netralitas.model.explain import group_spans, word_spans
 from netralitas.serve.errors import ApiError, error_response
 from netralitas.serve.schemas import ScoreRequest
@@ -168,10 +169,17 @@ def request_cost(body: ScoreRequest, max_spans: int) -> RequestCost:
     decision is known only after the model has run, and admission is decided before."""
     variants = tokens = 0
     for item in body.items:
-        item_tokens = 1 + (len(item.text) + len(item.context or "")) // CHARS_PER_TOKEN
-        spans = len(group_spans(word_spans(item.text), max_spans)) if body.explain else 0
+        # What the model reads for the item's action (model/actions.py): a like its liked post,
+        # a share two readings; the explanation is of one of them, charged as the longest.
+        read = readings(item)
+        costs = [1 + (len(r.text) + len(r.context or "")) // CHARS_PER_TOKEN for r in read]
+        spans = (
+            max(len(group_spans(word_spans(r.text), max_spans)) for r in read)
+            if body.explain
+            else 0
+        )
         variants += spans
-        tokens += item_tokens * (1 + spans)
+        tokens += sum(costs) + max(costs) * spans
     return RequestCost(len(body.items), variants, tokens)
 
 

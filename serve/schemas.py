@@ -12,7 +12,9 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from netralitas.model.records import Action, action_problem, field_error
 
 __all__ = [
     "AdjudicationRequest",
@@ -75,7 +77,12 @@ class _Out(BaseModel):
 
 # -- scoring ---------------------------------------------------------------------------------------
 class ScoreItem(_In):
-    """One post, comment or share to score."""
+    """One post, comment, share, like or reaction to score.
+
+    A like or reaction has no text: send the liked post as `context`; it is what is judged. A
+    share is judged on the higher of its caption (read with the shared post) and the shared post
+    alone; the result's `judged` says which.
+    """
 
     id: Name | None = Field(
         default=None,
@@ -84,15 +91,51 @@ class ScoreItem(_In):
         examples=["fb-2029-000123"],
     )
     text: Text = Field(
-        min_length=1,
-        description="The post, comment or share exactly as written (emoji, slang and all).",
+        default="",
+        description="The post, comment or share caption exactly as written (emoji, slang and "
+        "all). Required, except for a like or reaction, which has none.",
         examples=["Ayo coblos nomor 2, Pak Hendro paling peduli sama guru honorer!"],
     )
     context: Text | None = Field(
         default=None,
-        description="The post this comment answers or this share forwards, if known.",
+        description="The post this comment answers, this share forwards or this like or "
+        "reaction is on (required for a like or reaction).",
         examples=["Relawan Kang Sukma kumpul besok, kita menangkan paslon 1!"],
     )
+    action: Action | None = Field(
+        default=None,
+        description="What the account did: post, comment, share, like or reaction (any emoji "
+        "reaction); it decides what is judged. Default: a post.",
+        examples=["comment"],
+    )
+    account: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Who posted, shared or liked (copied to the result).",
+        examples=["facebook.com/budi.santoso"],
+    )
+    posted_at: str | None = Field(
+        default=None,
+        max_length=100,
+        description="When, as exported (ISO 8601 recommended); copied to the result, never parsed.",
+        examples=["2029-11-02T08:15:00+07:00"],
+    )
+    url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="A link to the item (copied to the result).",
+        examples=["https://facebook.com/story.php?story_fbid=123"],
+    )
+
+    @model_validator(mode="after")
+    def _text_or_liked_post(self) -> ScoreItem:
+        # The records' own rule (model/records.py): the API and the data files agree.
+        problem = action_problem(self.action, self.text, self.context)
+        if problem is not None:
+            field, message = problem
+            missing = field == "text" and field not in self.model_fields_set
+            raise field_error("ScoreItem", field, message, getattr(self, field), missing)
+        return self
 
 
 class ScoreRequest(_In):
@@ -137,7 +180,8 @@ class ModelInfo(_Out):
 
 
 class ExplanationSpan(_Out):
-    """A stretch of the original text; `text == item.text[start:end]`."""
+    """A stretch of the original text; `text == item.<judged_field>[start:end]` (the item's
+    `text`, or its `context` for a like or a share judged on the shared post)."""
 
     start: int = Field(
         ge=0, description="Start offset (characters) in the original text.", examples=[7]
@@ -172,6 +216,35 @@ class ScoreResult(_Out):
     )
     truncated: bool = Field(
         description="The input was cut to fit the model's maximum length.", examples=[False]
+    )
+    action: Action | None = Field(
+        default=None, description="The item's action, as sent.", examples=["share"]
+    )
+    judged: Literal["post", "comment", "caption", "shared post", "liked post"] = Field(
+        default="post",
+        description="What the model read: the post, the comment (with its context), the "
+        "caption (with the shared post), the shared post alone, or the liked post.",
+        examples=["shared post"],
+    )
+    judged_field: Literal["text", "context"] = Field(
+        default="text",
+        description="The item's field that was read: explanation spans are offsets into it.",
+        examples=["context"],
+    )
+    account: str | None = Field(
+        default=None,
+        description="The item's account, as sent.",
+        examples=["facebook.com/budi.santoso"],
+    )
+    posted_at: str | None = Field(
+        default=None,
+        description="The item's time, as sent.",
+        examples=["2029-11-02T08:15:00+07:00"],
+    )
+    url: str | None = Field(
+        default=None,
+        description="The item's link, as sent.",
+        examples=["https://facebook.com/story.php?story_fbid=123"],
     )
     explanation: list[ExplanationSpan] | None = Field(
         default=None,

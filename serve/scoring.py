@@ -18,11 +18,12 @@ from typing import Any
 
 from starlette.requests import Request
 
+from netralitas.model.actions import ReadingPlan
 from netralitas.model.records import Record
 from netralitas.model.scorer import ScoredPost
 from netralitas.serve.deps import ReadyService
 from netralitas.serve.errors import ClientGone, DeadlineExceeded
-from netralitas.serve.schemas import ExplanationSpan, ScoreRequest, ScoreResult
+from netralitas.serve.schemas import ExplanationSpan, ScoreItem, ScoreRequest, ScoreResult
 
 __all__ = ["score_request", "score_within"]
 
@@ -69,15 +70,23 @@ async def _disconnected(request: Request) -> None:
 async def score_request(service: ReadyService, body: ScoreRequest) -> list[ScoreResult]:
     """One result per item, in input order; explanations for items not cleared, if asked."""
     scorer = service.scorer
-    # The request schema has validated the items (an empty text is a valid item here).
+    # The request schema has validated the items (with the records' rule for each action).
     records = [
-        Record.model_construct(text=item.text, context=item.context, id=item.id)
+        Record.model_construct(
+            text=item.text,
+            context=item.context,
+            id=item.id,
+            action=item.action,
+            account=item.account,
+            posted_at=item.posted_at,
+            url=item.url,
+        )
         for item in body.items
     ]
-    prediction = await service.batcher.predict(
-        [r.text for r in records], [r.context for r in records]
-    )
-    scored = scorer.decide(records, prediction.proba, prediction.truncated)
+    # What each item's action says to read (a like: the liked post; a share: two readings).
+    reading = ReadingPlan.of(records)
+    prediction = await service.batcher.predict(reading.texts, reading.contexts)
+    scored = scorer.decide(records, prediction.proba, prediction.truncated, plan=reading)
     service.metrics.count_decisions([post.decision for post in scored])
     if body.explain:
         plan = scorer.explanation_plan(records, scored)
@@ -85,10 +94,12 @@ async def score_request(service: ReadyService, body: ScoreRequest) -> list[Score
             (await service.batcher.predict(plan.texts, plan.contexts)).proba if plan.texts else None
         )
         scored = scorer.explain(records, scored, plan, occluded)
-    return [_result(post, body.explain) for post in scored]
+    return [
+        _result(post, item, body.explain) for post, item in zip(scored, body.items, strict=True)
+    ]
 
 
-def _result(post: ScoredPost, explain: bool) -> ScoreResult:
+def _result(post: ScoredPost, item: ScoreItem, explain: bool) -> ScoreResult:
     explanation = None
     if explain and post.decision != "clear":
         explanation = [ExplanationSpan(**vars(a)) for a in post.explanation or ()]
@@ -99,6 +110,12 @@ def _result(post: ScoredPost, explain: bool) -> ScoreResult:
         scores=post.scores,
         decision=post.decision,
         truncated=post.truncated,
+        action=post.action,
+        judged=post.judged,
+        judged_field=post.judged_field,
+        account=item.account,
+        posted_at=item.posted_at,
+        url=item.url,
         explanation=explanation,
         obfuscation=list(post.obfuscation),
     )

@@ -190,6 +190,21 @@ class ServeSettings(BaseSettings):
     )
     # -- end of admission settings.
 
+    # -- The self-check page for civil servants, /cek (issue 17; serve/pages/selfcheck.py).
+    self_check: bool = Field(default=True, description="serve the self-check page /cek")
+    self_check_key_required: bool = Field(
+        default=False,
+        description="the self-check page asks for a key with the `score` scope (off: open to all, "
+        "limited per client address)",
+    )
+    self_check_per_minute: int = Field(
+        default=20,
+        ge=0,
+        description="self-checks per client address per minute without a key (0: no limit); "
+        "with a key, the key's score quota applies",
+    )
+    # -- end of self-check settings.
+
     @model_validator(mode="after")
     def _coherent(self) -> ServeSettings:
         if self.max_items > self.max_body_bytes:

@@ -81,7 +81,9 @@ def config_records(config: TrainConfig, log: Callable[[str], None] | None = None
     data = config.data
     paths = [*data.path] if data.path else [*data.train, data.validation, data.test]
     paths = [p for p in paths if p]
-    records = load_files(paths, data.read_options(), log=log)
+    from netralitas.model.actions import training_view
+
+    records = [training_view(r) for r in load_files(paths, data.read_options(), log=log)]
     counts = Counter(r.label for r in records if r.label is not None and not r.weak)
     check_label_counts(counts, data.min_label_count, ", ".join(paths))
     return records

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from netralitas.data.records import DataError
 from netralitas.evaluation.metrics import evaluate_predictions
+from netralitas.model.actions import training_view
 from netralitas.model.artifact import (
     FORMAT_VERSION,
     ArtifactError,
@@ -71,7 +72,9 @@ def recalibrate(
     trained = metadata.training_config.get("thresholds", {})
     settings = ThresholdSettings.model_validate({**trained, **(overrides or {})})
     fitted_on = f"{len(labelled)} labelled posts of {data_name} (recalibrate)"
-    raw = model.raw_proba([r.text for r in labelled], [r.context for r in labelled])
+    # Read as training reads them (model/actions.py): a labelled like is its liked post.
+    views = [training_view(r) for r in labelled]
+    raw = model.raw_proba([r.text for r in views], [r.context for r in views])
     labels = [r.label or "" for r in labelled]
     calibration, thresholds = fit_decisions(
         raw, labels, model.labels, metadata.neutral_label, settings, fitted_on, log=log

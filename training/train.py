@@ -19,6 +19,7 @@ from netralitas.data.labels import check_label_counts, check_label_spellings
 from netralitas.data.records import DataError, load_files
 from netralitas.data.split import split_records
 from netralitas.evaluation.metrics import evaluate_predictions, summarize
+from netralitas.model.actions import training_view
 from netralitas.model.artifact import (
     FORMAT_VERSION,
     ArtifactMetadata,
@@ -65,7 +66,8 @@ def load_splits(config: TrainConfig, log: Log = print) -> Splits:
     options = data.read_options()
 
     def read(paths: Sequence[str]) -> list[Record]:
-        records = load_files(paths, options, log=log)
+        # A like is fitted on the post it likes (model/actions.py: what the Scorer judges).
+        records = [training_view(r) for r in load_files(paths, options, log=log)]
         if not data.include_weak:
             records = [r for r in records if not r.weak]
         return records
