@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch pinned first: this exact version is the CPU build available on these machines.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev,postgres]'
+	$(BIN)/pip install --quiet -e '.[dev,postgres,ray]'
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install netralitas with its dependencies

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from netralitas.cli.base_model import add_base_model_commands
+from netralitas.cli.batch import add_batch_flags
 from netralitas.cli.calibrate import add_calibration_commands
 from netralitas.cli.cases import add_cases_command
 from netralitas.cli.data import add_data_commands
@@ -222,9 +223,12 @@ def _print_extras(result: dict) -> None:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    from netralitas.cli.batch import cmd_score_batch, routed
     from netralitas.data.output import keep_columns, output_format, scored_rows, write_rows
     from netralitas.data.records import json_default, load_table
 
+    if routed(args):
+        return cmd_score_batch(args)  # streamed in batches: a directory, or a file into a file
     if args.output:
         output_format(args.output)  # an unknown suffix fails before anything is scored
     table = load_table(args.input, read_options(args), require_label=False, log=_note)
@@ -423,12 +427,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model_dir")
     p.add_argument(
         "input",
-        help="JSONL, CSV, Parquet or Excel with a text column (and optional id, context columns)",
+        help="JSONL, CSV, Parquet or Excel with a text column (and optional id, context columns); "
+        "or a directory, glob or URL (s3://, gs://) of Parquet, JSONL or CSV parts",
     )
     p.add_argument(
         "--output",
         help="output file; the suffix picks the format: .jsonl, .csv, .tsv or .parquet "
-        "(default: JSON Lines on standard output)",
+        "(default: JSON Lines on standard output); or a directory: one part per input part",
     )
     p.add_argument(
         "--keep-columns",
@@ -445,6 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table", action="store_true", help="print a readable table")
     add_data_flags(p)
     _inference_flag(p)
+    add_batch_flags(p)
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser(

@@ -3,6 +3,7 @@
     model  <-  data  <-  evaluation  <-  training  <-  cli
        ^        ^                                    |
        +--------+----------  serve  <----------------+
+       +--------+----------  batch  <----------------+
 
 Every `netralitas.*` import of every module counts, including imports inside functions (they are
 still dependencies); imports under `if TYPE_CHECKING:` do not (they never run). Run this file as a
@@ -16,7 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("model", "data", "evaluation", "training", "serve", "cli")
+PACKAGES = ("model", "data", "evaluation", "training", "serve", "batch", "cli")
 # What each layer may import (itself included); serve never sees training or evaluation.
 ALLOWED = {
     "model": {"model"},
@@ -24,6 +25,7 @@ ALLOWED = {
     "evaluation": {"model", "data", "evaluation"},
     "training": {"model", "data", "evaluation", "training"},
     "serve": {"model", "data", "serve"},
+    "batch": {"model", "data", "batch"},
     "cli": set(PACKAGES),
 }
 
@@ -66,7 +68,7 @@ def _runtime_imports(tree: ast.Module, module: str, is_package: bool) -> set[str
 
 
 def module_graph() -> dict[str, set[str]]:
-    """Every module of the six packages -> the netralitas modules it imports."""
+    """Every module of the packages -> the netralitas modules it imports."""
     files = [p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")]
     modules = {_module_name(p): p for p in files}
     graph: dict[str, set[str]] = {}
