@@ -125,14 +125,27 @@ def _openapi_with_labels(app: FastAPI, state: ServiceState) -> Callable[[], dict
     return openapi
 
 
-async def _open(state: ServiceState, scorer: Scorer) -> None:
-    """Open the feedback store and the batcher around a loaded model; ready once all three are set."""
+# The warm-up batch (MicroBatcher.warm_up): posts of ordinary length, enough characters in all to
+# time the model's speed (serve/batcher.py times chunks of 2,000 characters or more).
+WARM_UP = [
+    f"Warga RT {i} diundang kerja bakti hari Minggu pagi membersihkan saluran air dan jalan desa. "
+    "Setelah itu ada rapat persiapan peringatan hari kemerdekaan di balai desa bersama perangkat "
+    "desa, karang taruna, dan ibu-ibu PKK. Mohon hadir tepat waktu dan membawa peralatan sendiri."
+    for i in range(16)
+]
+
+
+async def _open(state: ServiceState, scorer: Scorer, warm: bool = True) -> None:
+    """Open the feedback store and the batcher around a loaded model (with `warm`, warmed by one
+    model call); ready once all three are set."""
     settings, loaded = state.settings, scorer.model
     store = FeedbackStore(settings.feedback_url())
     await asyncio.to_thread(store.create)
     state.store = store
     batcher = _batcher(loaded, state)
     await batcher.start()
+    if warm:
+        await batcher.warm_up(WARM_UP)
     state.batcher = batcher
     state.profiles = _profile_info(loaded)
     state.metrics.set_model(loaded.metadata_)
@@ -200,6 +213,9 @@ def create_app(
 ) -> FastAPI:
     """A new scoring app; its lifespan loads the model (unless given) and opens the stores.
 
+    A model the app loads is warmed by one model call before the app is ready (the batcher
+    learns its speed, see serve/batcher.py); a `model` handed in (tests hand in fakes) is not.
+
     The app is ready when its lifespan has started, unless `load_in_background` (what
     `netralitas serve` asks for): then the port opens at once and the model is loaded in a
     thread, with `/readyz` and the scoring endpoints answering 503 until it is in memory.
@@ -216,7 +232,7 @@ def create_app(
             scorer = Scorer(
                 model, top_k=settings.explain_top_k, max_spans=settings.explain_max_spans
             )
-            await _open(state, scorer)
+            await _open(state, scorer, warm=False)  # a model handed in is used as it is
         elif load_in_background:
             loading = asyncio.create_task(_load_and_open(app), name="netralitas-model-load")
         else:

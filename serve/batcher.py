@@ -151,6 +151,13 @@ class MicroBatcher:
             self._executor.shutdown(wait=True)
             self._executor = None
 
+    async def warm_up(self, texts: Sequence[str]) -> None:
+        """One model call on `texts` before the first request: the model's lazy set-up (caches,
+        allocator, kernels) is paid here, and the chunk's speed is measured, so that the first
+        long request is already split into chunks of about `max_chunk_s` (before any chunk has
+        been timed, a chunk is bounded by items and `max_batch_chars` only)."""
+        await self.predict(texts)
+
     def depth(self) -> int:
         """Requests waiting for the model (a request split across chunks counts until its last)."""
         return len(self._jobs)
@@ -225,8 +232,11 @@ class MicroBatcher:
         """Slices of the waiting requests for one model call, and their turn order afterwards.
 
         Each request gets an equal share of the chunk first, then what is left goes to them in
-        turn order; past the first item the character cap ends the chunk. Requests served go
-        behind those that were not, so whoever missed this chunk is first in the next."""
+        turn order; past the chunk's first item, a request's items stop where the next one would
+        pass the character cap, and the requests after it still add what fits (a one-line
+        request rides along beside a long one's item instead of waiting for the next chunk).
+        Requests served go behind those that were not, so whoever missed this chunk is first in
+        the next."""
         jobs = list(self._jobs)
         wanted = [0] * len(jobs)
         room = self.max_batch_size
@@ -242,19 +252,15 @@ class MicroBatcher:
         limit = self._chars_per_chunk()
         for job, n in zip(jobs, wanted, strict=True):
             start = end = job.done
-            full = False
             while end < start + n:
                 length = len(job.texts[end]) + len(job.contexts[end] or "")
                 capped = limit is not None and chars + length > limit
                 if capped and (chunk or end > start):  # the first item goes, however long
-                    full = True
                     break
                 end, chars = end + 1, chars + length
             if end > start:
                 chunk.append(_Slice(job, start, end))
                 job.done = end
-            if full:
-                break
         served = {id(part.job) for part in chunk}
         self._jobs = deque(
             [job for job in jobs if id(job) not in served]

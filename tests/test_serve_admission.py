@@ -483,3 +483,20 @@ def test_items_per_minute_are_a_quota_too(real, tmp_path):
     assert ok.status_code == 200 and ok.headers["ratelimit-remaining"] == "2"
     assert refused.status_code == 429
     assert "3 items asked; 2 of 5 items per minute" in refused.json()["error"]["message"]
+
+
+def test_a_model_loaded_by_the_app_is_warmed_and_its_speed_known_before_the_first_request(
+    tfidf_artifact, tmp_path
+):
+    settings = ServeSettings(
+        model_dir=str(tfidf_artifact), api_keys=key_entries(), feedback_db=str(tmp_path / "f.db")
+    )
+    app = create_app(settings)
+
+    async def run(client):
+        batcher = app.state.service.batcher
+        # The first long request is already cut into chunks of about max_chunk_ms.
+        assert batcher._seconds_per_char is not None and batcher._chars_per_chunk() > 0
+        return (await client.get("/readyz")).status_code
+
+    assert asyncio.run(_in_app(app, run)) == 200
