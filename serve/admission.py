@@ -23,6 +23,7 @@ from typing import Protocol
 
 __all__ = [
     "Bucket",
+    "BucketChange",
     "BucketStore",
     "CostBudget",
     "MemoryBuckets",
@@ -137,17 +138,17 @@ class _Rule:
         return Quota(self.per_minute, int(tokens), math.ceil(reset))
 
 
+# What a store applies to a key's buckets: their current states (None: not there yet) -> the
+# states to store, or None to store nothing (the charge was refused).
+BucketChange = Callable[[dict[str, "Bucket | None"]], "dict[str, Bucket] | None"]
+
+
 class BucketStore(Protocol):
     """Where the buckets live. `update` reads the named buckets of a key, lets `change` compute
     their new states from the current ones (None: not there yet) and stores what it returns,
     atomically with respect to every other caller of the same store."""
 
-    def update(
-        self,
-        key: str,
-        names: Sequence[str],
-        change: Callable[[dict[str, Bucket | None]], dict[str, Bucket] | None],
-    ) -> None: ...
+    def update(self, key: str, names: Sequence[str], change: BucketChange) -> None: ...
 
 
 class MemoryBuckets:
@@ -156,7 +157,7 @@ class MemoryBuckets:
     def __init__(self) -> None:
         self._buckets: dict[tuple[str, str], Bucket] = {}
 
-    def update(self, key, names, change) -> None:
+    def update(self, key: str, names: Sequence[str], change: BucketChange) -> None:
         new = change({name: self._buckets.get((key, name)) for name in names})
         for name, bucket in (new or {}).items():
             self._buckets[(key, name)] = bucket

@@ -15,7 +15,7 @@ The state is disposable (a lost bucket starts full again), so SQLite does not sy
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from netralitas.serve.admission import Bucket
+from netralitas.serve.admission import Bucket, BucketChange
 from netralitas.serve.feedback import despite_others
 
 __all__ = ["SqlBuckets", "buckets_table"]
@@ -88,12 +88,7 @@ class SqlBuckets:
             lambda: inspect(self.engine).has_table(buckets_table.name),
         )
 
-    def update(
-        self,
-        key: str,
-        names: Sequence[str],
-        change: Callable[[dict[str, Bucket | None]], dict[str, Bucket] | None],
-    ) -> None:
+    def update(self, key: str, names: Sequence[str], change: BucketChange) -> None:
         """Read `key`'s buckets, apply `change` and write its result, in one transaction that
         holds the buckets' lock, so that two processes never spend the same tokens."""
         t = buckets_table

@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
-from netralitas.serve.admission import Bucket, RateLimiter
+from netralitas.serve.admission import Bucket, BucketChange, RateLimiter
 
 __all__ = ["BoundedBuckets", "address_limiter"]
 
@@ -32,12 +32,7 @@ class BoundedBuckets:
     def __len__(self) -> int:
         return len(self._buckets)
 
-    def update(
-        self,
-        key: str,
-        names: Sequence[str],
-        change: Callable[[dict[str, Bucket | None]], dict[str, Bucket] | None],
-    ) -> None:
+    def update(self, key: str, names: Sequence[str], change: BucketChange) -> None:
         current = self._buckets.get(key, {})
         new = change({name: current.get(name) for name in names})
         if new:
