@@ -169,6 +169,14 @@ def _training_records(metadata) -> list:
     return config_records(TrainConfig.model_validate(metadata.training_config), log=_note)
 
 
+def _flip_rate(m: dict) -> str:
+    """A robustness or evasion row's flip rate with its 95% interval ("-": no post changed)."""
+    if not m["n_changed"]:
+        return "-"
+    low, high = m["flip_rate_ci95"]
+    return f"{m['flip_rate']:.3f} ({low:.3f}-{high:.3f})"
+
+
 def _print_extras(result: dict) -> None:
     """Calibration, slices, robustness, evasion and comparison lines of `netralitas evaluate`."""
     print(
@@ -187,9 +195,7 @@ def _print_extras(result: dict) -> None:
                 name,
                 m["n_changed"],
                 m["flips"],
-                f"{m['flip_rate']:.3f} ({m['flip_rate_ci95'][0]:.3f}-{m['flip_rate_ci95'][1]:.3f})"
-                if m["n_changed"]
-                else "-",
+                _flip_rate(m),
             )
             for name, m in result["robustness"].items()
         ]
@@ -203,9 +209,7 @@ def _print_extras(result: dict) -> None:
                 "yes" if m["readable"] else "no",
                 m["n_changed"],
                 m["flips"],
-                f"{m['flip_rate']:.3f} ({m['flip_rate_ci95'][0]:.3f}-{m['flip_rate_ci95'][1]:.3f})"
-                if m["n_changed"]
-                else "-",
+                _flip_rate(m),
             )
             for name, m in suite["perturbations"].items()
         ]

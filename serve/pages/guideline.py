@@ -29,8 +29,10 @@ def section_anchor(number: str) -> str:
     return "s" + number.replace(".", "-")
 
 
+@functools.cache
 def _sections() -> dict[str, list[str]]:
-    """Section number -> its lines (up to the next heading of any level)."""
+    """Section number -> its lines (up to the next heading of any level); parsed once, read by
+    every self-check."""
     out: dict[str, list[str]] = {}
     current: list[str] | None = None
     for line in guideline_text().splitlines():
@@ -44,6 +46,7 @@ def _sections() -> dict[str, list[str]]:
     return out
 
 
+@functools.cache
 def rule_text(number: str) -> str:
     """The Indonesian part (`**ID.**` ... up to `**EN.**`) of section `number`, as Markdown.
 
@@ -125,6 +128,7 @@ def render_markdown(text: str) -> str:
     return "\n".join(out)
 
 
+@functools.cache
 def render_guideline() -> str:
-    """The whole shipped guideline as HTML (a fragment for the page body)."""
+    """The whole shipped guideline as HTML (a fragment for the page body), rendered once."""
     return render_markdown(guideline_text())
